@@ -1,0 +1,231 @@
+// Package lang holds the conventions shared by the interpreter host (interp)
+// and the builtin modules (builtins/...), so that neither imports the other:
+// the module registry, documentation for help(), the per-thread context used
+// for cancellation and output, and the optional interfaces through which
+// values take part in comparisons, truth tests and assertions.
+package lang
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// ---------------------------------------------------------------- registry
+
+// Module is one builtin module visible to scripts as a predeclared global.
+type Module struct {
+	Name  string
+	Value starlark.Value
+	Doc   string
+}
+
+var (
+	regMu   sync.Mutex
+	modules = map[string]Module{}
+)
+
+// Register makes a module visible to scripts under its name. Builtin packages
+// call it from init; cmd/dadash imports the packages it wants.
+func Register(m Module) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := modules[m.Name]; dup {
+		panic("lang: module registered twice: " + m.Name)
+	}
+	modules[m.Name] = m
+	if m.Doc != "" {
+		SetDoc(m.Name, m.Doc)
+	}
+}
+
+// Modules returns the registered modules sorted by name.
+func Modules() []Module {
+	regMu.Lock()
+	defer regMu.Unlock()
+	out := make([]Module, 0, len(modules))
+	for _, m := range modules {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ---------------------------------------------------------------- docs
+
+var (
+	docMu sync.RWMutex
+	docs  = map[string]string{}
+)
+
+// SetDoc records the documentation of a qualified name ("torch.zeros",
+// "Tensor.sum", "torch").
+func SetDoc(name, doc string) {
+	docMu.Lock()
+	docs[name] = doc
+	docMu.Unlock()
+}
+
+// DocOf returns the documentation of a qualified name.
+func DocOf(name string) (string, bool) {
+	docMu.RLock()
+	defer docMu.RUnlock()
+	d, ok := docs[name]
+	return d, ok
+}
+
+// Func makes a builtin whose Name() is the qualified name (so argument
+// errors read "torch.zeros: ...") and records its documentation.
+func Func(name, doc string, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)) *starlark.Builtin {
+	if doc != "" {
+		SetDoc(name, doc)
+	}
+	return starlark.NewBuiltin(name, fn)
+}
+
+// Documented values describe themselves for help().
+type Documented interface {
+	Doc() string
+}
+
+// ---------------------------------------------------------------- thread state
+
+const (
+	contextKey = "dadash.context"
+	stdoutKey  = "dadash.stdout"
+	stderrKey  = "dadash.stderr"
+)
+
+// SetContext attaches the context that long-running builtins check; the
+// host cancels it (together with thread.Cancel) on Ctrl-C.
+func SetContext(thread *starlark.Thread, ctx context.Context) { thread.SetLocal(contextKey, ctx) }
+
+// Context returns the thread's context, or context.Background().
+func Context(thread *starlark.Thread) context.Context {
+	if thread != nil {
+		if c, ok := thread.Local(contextKey).(context.Context); ok {
+			return c
+		}
+	}
+	return context.Background()
+}
+
+// ErrInterrupted is returned by builtins that stop because the run was cancelled.
+var ErrInterrupted = errors.New("interrupted")
+
+// Check returns ErrInterrupted once the thread's context is cancelled. Long
+// builtins call it between units of work (batches, epochs, chunks).
+func Check(thread *starlark.Thread) error {
+	if Context(thread).Err() != nil {
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// SetOutput sets where print() and progress output go for this thread.
+func SetOutput(thread *starlark.Thread, stdout, stderr io.Writer) {
+	thread.SetLocal(stdoutKey, stdout)
+	thread.SetLocal(stderrKey, stderr)
+}
+
+// Stdout is the thread's standard output (os.Stdout by default).
+func Stdout(thread *starlark.Thread) io.Writer {
+	if thread != nil {
+		if w, ok := thread.Local(stdoutKey).(io.Writer); ok {
+			return w
+		}
+	}
+	return os.Stdout
+}
+
+// Stderr is the thread's diagnostic output (os.Stderr by default).
+func Stderr(thread *starlark.Thread) io.Writer {
+	if thread != nil {
+		if w, ok := thread.Local(stderrKey).(io.Writer); ok {
+			return w
+		}
+	}
+	return os.Stderr
+}
+
+// ---------------------------------------------------------------- value protocols
+
+// RichComparer values give comparisons a non-bool result (tensors give bool
+// tensors). The interpreter rewrites x < y into a call that asks x, then y
+// (reflected = true, with the operator mirrored), and falls back to
+// Starlark's own comparison when both return (nil, nil).
+type RichComparer interface {
+	RichCompare(op syntax.Token, other starlark.Value, reflected bool) (starlark.Value, error)
+}
+
+// TruthChecker values can refuse a truth test (a tensor of several elements
+// is ambiguous, as in PyTorch). The interpreter calls it for conditions of
+// if, while, and, or, not and conditional expressions.
+type TruthChecker interface {
+	CheckTruth() (bool, error)
+}
+
+// Numeric values expose their elements for assert.allclose and friends.
+type Numeric interface {
+	NumericData() (data []float64, shape []int64, err error)
+}
+
+// ---------------------------------------------------------------- versions
+
+var (
+	versions []func() (string, string)
+)
+
+// RegisterVersion adds a line to `dadash version` (e.g. "libtorch", "1.13.0").
+func RegisterVersion(f func() (name, version string)) {
+	regMu.Lock()
+	versions = append(versions, f)
+	regMu.Unlock()
+}
+
+// Versions returns "name: version" lines of the registered components.
+func Versions() []string {
+	regMu.Lock()
+	fs := append([]func() (string, string){}, versions...)
+	regMu.Unlock()
+	var out []string
+	for _, f := range fs {
+		n, v := f()
+		out = append(out, fmt.Sprintf("%s: %s", n, v))
+	}
+	return out
+}
+
+// ---------------------------------------------------------------- subscripts
+
+// Slice is one a:b:c part of a multi-dimensional subscript such as
+// t[:, 1:3]; the interpreter builds it (Starlark's grammar has slices only
+// as the whole subscript). Missing bounds are None.
+type Slice struct{ Start, Stop, Step starlark.Value }
+
+func (s Slice) String() string {
+	return fmt.Sprintf("slice(%v, %v, %v)", s.Start, s.Stop, s.Step)
+}
+func (s Slice) Type() string          { return "slice" }
+func (s Slice) Freeze()               {}
+func (s Slice) Truth() starlark.Bool  { return true }
+func (s Slice) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: slice") }
+
+// EllipsisType is the type of `...` in subscripts (t[..., -1]).
+type EllipsisType struct{}
+
+// Ellipsis is the value of `...`.
+var Ellipsis = EllipsisType{}
+
+func (EllipsisType) String() string        { return "Ellipsis" }
+func (EllipsisType) Type() string          { return "ellipsis" }
+func (EllipsisType) Freeze()               {}
+func (EllipsisType) Truth() starlark.Bool  { return true }
+func (EllipsisType) Hash() (uint32, error) { return 0x5e11, nil }
