@@ -229,3 +229,37 @@ func (EllipsisType) Type() string          { return "ellipsis" }
 func (EllipsisType) Freeze()               {}
 func (EllipsisType) Truth() starlark.Bool  { return true }
 func (EllipsisType) Hash() (uint32, error) { return 0x5e11, nil }
+
+// ---------------------------------------------------------------- threads
+
+var (
+	threadHooks []func(int)
+	threads     int
+)
+
+// RegisterThreads adds a hook that applies the number of CPU threads the
+// user asked for (dadash --threads N), e.g. torch.set_num_threads.
+func RegisterThreads(f func(n int)) {
+	regMu.Lock()
+	threadHooks = append(threadHooks, f)
+	regMu.Unlock()
+}
+
+// SetThreads records n and calls the registered hooks; cmd/dadash calls it
+// once before running anything (n = all cores unless --threads says).
+func SetThreads(n int) {
+	regMu.Lock()
+	threads = n
+	hooks := append([]func(int){}, threadHooks...)
+	regMu.Unlock()
+	for _, f := range hooks {
+		f(n)
+	}
+}
+
+// Threads returns the number given to SetThreads, or 0 if it was not called.
+func Threads() int {
+	regMu.Lock()
+	defer regMu.Unlock()
+	return threads
+}
