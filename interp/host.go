@@ -1,0 +1,318 @@
+// Package interp is the Starlark host of dadash: it runs .star scripts and
+// the REPL with the builtin modules registered in lang predeclared, resolves
+// load() (module names, the embedded @stdlib, files relative to the loading
+// file), turns errors into file:line:col messages with backtraces, and makes
+// Ctrl-C interrupt a run.
+//
+// Scripts are rewritten before compiling so that comparisons and truth tests
+// go through lang.RichComparer and lang.TruthChecker (see Compare and Truth).
+//
+// Starlark code always runs on the goroutine that calls Host's methods:
+// libtorch keeps thread-local state, so callers should use the main one.
+package interp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+
+	"github.com/dadash/dadash/lang"
+	"go.starlark.net/lib/json"
+	"go.starlark.net/lib/math"
+	"go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+	"go.starlark.net/syntax"
+)
+
+// fileOptions suit notebook-style scripts: top-level loops and ifs,
+// reassigned globals, while loops, sets and recursion.
+var fileOptions = &syntax.FileOptions{
+	Set:             true,
+	While:           true,
+	TopLevelControl: true,
+	GlobalReassign:  true,
+	Recursion:       true,
+}
+
+// Options configure a Host. The zero value is usable.
+type Options struct {
+	Stdout io.Writer // print() and REPL results; os.Stdout if nil
+	Stderr io.Writer // warnings and progress; os.Stderr if nil
+
+	// Overrides are "key=value" settings (the CLI's --set) that config()
+	// applies to its defaults.
+	Overrides []string
+
+	// Stdlib holds the files that load("@stdlib/name.star") reads.
+	Stdlib fs.FS
+
+	// HistoryFile is where the REPL keeps its history. Empty means
+	// $DADASH_HISTORY, else ~/.dadash_history; "-" disables history.
+	HistoryFile string
+
+	// Predeclared adds globals to every script (the test harness adds
+	// assert); they take precedence over modules of the same name.
+	Predeclared starlark.StringDict
+
+	// HandleSignals makes SIGINT (Ctrl-C) interrupt a running script; a
+	// second SIGINT during the same run exits the process with status 130.
+	HandleSignals bool
+}
+
+// Host runs scripts. Each run (RunFile, RunString, a REPL session) gets
+// its own globals, load cache and config() state.
+type Host struct {
+	opts      Options
+	overrides []override
+	modules   starlark.StringDict // loadable modules, by name
+}
+
+// New checks the options and makes a Host. A malformed override is
+// reported as an *OverrideError.
+func New(opts Options) (*Host, error) {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	ovs, err := parseOverrides(opts.Overrides)
+	if err != nil {
+		return nil, err
+	}
+	h := &Host{opts: opts, overrides: ovs, modules: starlark.StringDict{
+		"json": json.Module,
+		"math": math.Module,
+		"time": time.Module,
+	}}
+	for _, m := range lang.Modules() {
+		h.modules[m.Name] = guard(m.Value)
+	}
+	return h, nil
+}
+
+// RunFile runs the script at path; argv becomes its args list. Relative
+// loads may not leave the script's folder.
+func (h *Host) RunFile(ctx context.Context, path string, argv []string) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return fmt.Errorf("no such script %s", path)
+		}
+		return err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(abs)
+	s := h.newSession(argv, h.opts.Stdout)
+	s.files[path] = fileInfo{dir: dir, root: dir}
+	s.loading = []loadFrame{{key: abs, name: path}}
+	return s.finish(s.exec(ctx, func() error {
+		_, err := s.execFile(path, src)
+		return err
+	}))
+}
+
+// RunString runs src as a script named name (used in messages); relative
+// loads are resolved from the current directory.
+func (h *Host) RunString(ctx context.Context, name, src string, argv []string) error {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	s := h.newSession(argv, h.opts.Stdout)
+	s.files[name] = fileInfo{dir: cwd, root: cwd}
+	return s.finish(s.exec(ctx, func() error {
+		_, err := s.execFile(name, []byte(src))
+		return err
+	}))
+}
+
+// A session is the state of one run.
+type session struct {
+	h           *Host
+	thread      *starlark.Thread
+	predeclared starlark.StringDict
+	globals     starlark.StringDict // REPL only: the persistent globals
+
+	files   map[string]fileInfo // by the name positions use
+	cache   map[string]*loadEntry
+	loading []loadFrame // files being loaded, outermost first
+	used    map[string]bool
+}
+
+func (h *Host) newSession(argv []string, stdout io.Writer) *session {
+	s := &session{
+		h:     h,
+		files: map[string]fileInfo{},
+		cache: map[string]*loadEntry{},
+		used:  map[string]bool{},
+	}
+	th := &starlark.Thread{Name: "main", Load: s.load}
+	th.Print = func(th *starlark.Thread, msg string) { fmt.Fprintln(lang.Stdout(th), msg) }
+	lang.SetOutput(th, stdout, h.opts.Stderr)
+	s.thread = th
+
+	args := make([]starlark.Value, len(argv))
+	for i, a := range argv {
+		args[i] = starlark.String(a)
+	}
+	argList := starlark.NewList(args)
+	argList.Freeze()
+
+	p := starlark.StringDict{
+		"args":     argList,
+		"config":   starlark.NewBuiltin("config", s.config),
+		"dir":      starlark.NewBuiltin("dir", s.dir),
+		"help":     starlark.NewBuiltin("help", s.help),
+		"struct":   starlark.NewBuiltin("struct", starlarkstruct.Make),
+		"slice":    starlark.NewBuiltin("slice", makeSlice),
+		"Ellipsis": lang.Ellipsis,
+	}
+	for k, v := range h.modules {
+		p[k] = v
+	}
+	for k, v := range h.opts.Predeclared {
+		p[k] = v
+	}
+	for k, v := range hiddenBuiltins() {
+		p[k] = v
+	}
+	s.predeclared = p
+	return s
+}
+
+// execFile parses, rewrites, compiles and runs one file; its globals are
+// returned frozen, as load() requires.
+func (s *session) execFile(name string, src []byte) (starlark.StringDict, error) {
+	f, err := fileOptions.Parse(name, rewriteSubscripts(src), 0)
+	if err != nil {
+		return nil, err
+	}
+	rewriteFile(f)
+	prog, err := starlark.FileProgram(f, s.predeclared.Has)
+	if err != nil {
+		return nil, s.hintUndefined(err)
+	}
+	g, err := prog.Init(s.thread, s.predeclared)
+	g.Freeze()
+	return g, err
+}
+
+// exec runs fn on the calling goroutine with cancellation wired up:
+// cancelling ctx (or Ctrl-C with HandleSignals) cancels the thread and the
+// context builtins see through lang.Check.
+func (s *session) exec(ctx context.Context, fn func() error) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	th := s.thread
+	th.Uncancel()
+	lang.SetContext(th, ctx)
+
+	// The watcher must be gone before the deferred cancel runs, or it
+	// could cancel the thread after the run (and so the next run).
+	done, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-ctx.Done():
+			th.Cancel("interrupted")
+		case <-done:
+		}
+	}()
+	defer func() {
+		close(done)
+		<-watched
+	}()
+	if s.h.opts.HandleSignals {
+		defer notifyInterrupt(cancel, s.h.opts.Stderr)()
+	}
+	defer func() {
+		// A builtin that is not guarded (a value's method) panicked; the
+		// thread's frames are already unwound, so no position is known.
+		if r := recover(); r != nil {
+			err = &InternalError{Value: r}
+		}
+	}()
+	err = fn()
+	if err != nil && ctx.Err() != nil {
+		err = &InterruptedError{Err: err}
+	}
+	return err
+}
+
+// notifyInterrupt cancels the run on the first SIGINT and exits on the
+// second; it returns the function that stops listening.
+func notifyInterrupt(cancel func(), stderr io.Writer) (stop func()) {
+	c := make(chan os.Signal, 2)
+	signal.Notify(c, os.Interrupt)
+	quit := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-c:
+				n++
+				if n == 1 {
+					cancel()
+					continue
+				}
+				fmt.Fprintln(stderr, "interrupted again: exiting")
+				os.Exit(130)
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(c)
+		close(quit)
+	}
+}
+
+// finish reports overrides that no config() call read, once a run worked.
+func (s *session) finish(err error) error {
+	if err != nil {
+		return err
+	}
+	for _, o := range s.h.overrides {
+		if !s.used[o.key] {
+			fmt.Fprintf(s.h.opts.Stderr, "warning: --set %s=%s was not used: no config() call has a setting %q\n", o.key, o.raw, o.key)
+		}
+	}
+	return nil
+}
+
+// visibleNames lists the names of d that scripts can see, sorted.
+func visibleNames(d starlark.StringDict) []string {
+	var names []string
+	for k := range d {
+		if !isHidden(k) {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// makeSlice is slice(stop) or slice(start, stop, step=None), the value
+// that t[:, 1:3] becomes after rewriteSubscripts.
+func makeSlice(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	s := lang.Slice{Start: starlark.None, Stop: starlark.None, Step: starlark.None}
+	if len(args) == 1 && len(kwargs) == 0 {
+		s.Stop = args[0]
+		return s, nil
+	}
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &s.Start, &s.Stop, &s.Step); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
