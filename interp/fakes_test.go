@@ -59,6 +59,10 @@ func (p *probe) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "shape":
 		return starlark.Tuple{starlark.MakeInt(2), starlark.MakeInt(3)}, nil
+	case "explode":
+		return starlark.NewBuiltin("explode", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			panic("kaboom")
+		}).BindReceiver(p), nil
 	case "mean":
 		return starlark.NewBuiltin("mean", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 			return starlark.Float(0.5), nil

@@ -81,6 +81,25 @@ func TestErrorPositions(t *testing.T) {
 	}
 }
 
+func TestPanicInMethod(t *testing.T) {
+	// A bound method is not wrapped by the host: the run still ends with
+	// an error, not a crash, and a REPL goes on.
+	_, _, text, err := run(t, interp.Options{}, "m.star", "p.explode()\n")
+	var ie *interp.InternalError
+	if !errors.As(err, &ie) || !strings.Contains(text, "internal error: kaboom") {
+		t.Errorf("got %v: %s", err, text)
+	}
+	checkNoGoTrace(t, text)
+	var out, errOut bytes.Buffer
+	h, _ := interp.New(interp.Options{Stdout: &out, Stderr: &errOut, Predeclared: probes()})
+	if err := h.REPL(context.Background(), strings.NewReader("p.explode()\n1 + 2\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "3\n" || !strings.Contains(errOut.String(), "kaboom") {
+		t.Errorf("REPL after a panic: %q %q", out.String(), errOut.String())
+	}
+}
+
 func TestPrintAndArgs(t *testing.T) {
 	out, _, _, err := run(t, interp.Options{}, "a.star", "print('hi', args)\n", "x", "--y")
 	if err != nil {
