@@ -1,0 +1,4 @@
+package main
+
+// The builtin modules linked into dadash: each package registers itself
+// with lang.Register in its init, so a blank import is all it takes.
