@@ -55,6 +55,9 @@ var builtinDocs = map[string]string{
 	"tuple":     "tuple(xs) makes a tuple of the elements of xs.",
 	"type":      "type(x) is the name of the type of x, a string.",
 	"zip":       "zip(*xs) returns a list of tuples of corresponding elements.",
+	"json":      "json: encode(x), decode(text) and indent(text) convert between values and JSON text.",
+	"math":      "math: floating-point functions and constants (sqrt, log, exp, floor, pi, inf, ...).",
+	"time":      "time: now(), time(...), parse_time(...), parse_duration(...) and durations.",
 }
 
 func (s *session) help(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -128,6 +131,8 @@ func moduleHelp(m *starlarkstruct.Module) string {
 	var b strings.Builder
 	if d, ok := lang.DocOf(m.Name); ok {
 		b.WriteString(strings.TrimRight(d, "\n"))
+	} else if d, ok := builtinDocs[m.Name]; ok {
+		b.WriteString(d)
 	} else {
 		fmt.Fprintf(&b, "module %s", m.Name)
 	}
