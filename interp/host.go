@@ -169,13 +169,15 @@ func (h *Host) newSession(argv []string, stdout io.Writer) *session {
 	argList.Freeze()
 
 	p := starlark.StringDict{
-		"args":     argList,
-		"config":   starlark.NewBuiltin("config", s.config),
-		"dir":      starlark.NewBuiltin("dir", s.dir),
-		"help":     starlark.NewBuiltin("help", s.help),
-		"struct":   starlark.NewBuiltin("struct", starlarkstruct.Make),
-		"slice":    starlark.NewBuiltin("slice", makeSlice),
-		"Ellipsis": lang.Ellipsis,
+		"args":       argList,
+		"config":     starlark.NewBuiltin("config", s.config),
+		"dir":        starlark.NewBuiltin("dir", s.dir),
+		"help":       starlark.NewBuiltin("help", s.help),
+		"struct":     starlark.NewBuiltin("struct", starlarkstruct.Make),
+		"slice":      starlark.NewBuiltin("slice", makeSlice),
+		"Ellipsis":   lang.Ellipsis,
+		"pow":        starlark.NewBuiltin("pow", pyPow),
+		"__matmul__": starlark.NewBuiltin("@", makeMatmulOperand),
 	}
 	for k, v := range h.modules {
 		p[k] = v

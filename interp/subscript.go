@@ -5,228 +5,478 @@ import (
 	"strings"
 )
 
-// Starlark's grammar allows a slice only as the whole subscript (x[a:b])
-// and has no `...`, while tensor code indexes several dimensions at once:
-// t[:, 1:3], t[..., -1], t[::2, 0]. rewriteSubscripts turns such subscripts
-// into ones Starlark parses, before the parser sees the source:
+// rewriteSubscripts brings four pieces of Python syntax that tensor code
+// relies on, and Starlark's grammar lacks, into Starlark, by rewriting the
+// source before the parser sees it:
 //
-//	t[:, 1:3]   ->  t[slice(None, None), slice(1, 3)]
-//	t[..., -1]  ->  t[Ellipsis, -1]
+//	t[:, 1:3]        ->  t[slice(None, None), slice(1, 3)]   (slices beside other indices)
+//	t[..., -1]       ->  t[Ellipsis, -1]
+//	t[1:3] = v       ->  t[slice(1, 3)] = v                  (slice assignment)
+//	a ** b           ->  pow(a, b)                           (with Python's precedence)
+//	a @ b            ->  a * __matmul__(b)                   (precedence of *)
+//	torch.load(...)  ->  torch.__load__(...)                 (load is a Starlark keyword)
 //
-// slice and Ellipsis are predeclared (lang.Slice, lang.Ellipsis). Only
-// subscripts that need it are changed; lines never move, so error lines stay
-// exact (columns to the right of a rewritten subscript shift).
+// slice, Ellipsis, pow and __matmul__ are predeclared; modules answer __load__ as load.
+// Lines never move, so error lines stay exact; columns right of a rewrite
+// shift. Strings and comments are left alone.
 func rewriteSubscripts(src []byte) []byte {
-	if !bytes.Contains(src, []byte(":")) && !bytes.Contains(src, []byte("...")) {
+	if !bytes.Contains(src, []byte(":")) && !bytes.Contains(src, []byte("...")) &&
+		!bytes.Contains(src, []byte("**")) && !bytes.Contains(src, []byte(".load")) &&
+		!bytes.Contains(src, []byte("@")) {
 		return src
 	}
-	s := &subScanner{src: src}
-	out, changed := s.run(0, 0)
+	toks := tokenize(src)
+	root, _ := group(toks, 0, "")
+	changed := rewriteNodes(&root.kids)
 	if !changed {
 		return src
 	}
-	return out
-}
-
-type subScanner struct {
-	src []byte
-	pos int
-}
-
-// keywords after which '[' starts a list literal, not a subscript.
-var listAfter = map[string]bool{
-	"in": true, "and": true, "or": true, "not": true, "if": true, "else": true, "elif": true,
-	"return": true, "for": true, "lambda": true, "while": true, "yield": true, "assert": true,
-}
-
-// run copies source until the closing bracket `closer` (0: end of input),
-// rewriting subscripts found on the way. It returns the copied text.
-func (s *subScanner) run(closer byte, depth int) ([]byte, bool) {
 	var out bytes.Buffer
-	changed := false
-	lastSig := "" // the previous significant token, to tell subscripts from list literals
-	for s.pos < len(s.src) {
-		c := s.src[s.pos]
+	root.emit(&out)
+	return out.Bytes()
+}
+
+type tokKind int
+
+const (
+	tIdent tokKind = iota
+	tNum
+	tStr
+	tOp
+	tEOF
+)
+
+type token struct {
+	kind   tokKind
+	text   string
+	trivia string // whitespace and comments before the token
+}
+
+// tokenize splits Python-like source into tokens, keeping everything
+// between tokens as trivia so the source can be reproduced exactly.
+func tokenize(src []byte) []token {
+	var toks []token
+	i := 0
+	for {
+		start := i
+		for i < len(src) {
+			c := src[i]
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\\' || c == '\f' {
+				i++
+			} else if c == '#' {
+				for i < len(src) && src[i] != '\n' {
+					i++
+				}
+			} else {
+				break
+			}
+		}
+		trivia := string(src[start:i])
+		if i >= len(src) {
+			toks = append(toks, token{kind: tEOF, trivia: trivia})
+			return toks
+		}
+		c := src[i]
+		j := i
+		kind := tOp
 		switch {
-		case c == closer && closer != 0:
-			return out.Bytes(), changed
-		case c == '#':
-			end := bytes.IndexByte(s.src[s.pos:], '\n')
-			if end < 0 {
-				end = len(s.src) - s.pos
-			}
-			out.Write(s.src[s.pos : s.pos+end])
-			s.pos += end
 		case c == '"' || c == '\'':
-			start := s.pos
-			s.skipString()
-			out.Write(s.src[start:s.pos])
-			lastSig = "str"
-		case c == '(' || c == '{':
-			cl := byte(')')
-			if c == '{' {
-				cl = '}'
+			j = skipString(src, i)
+			kind = tStr
+		case isIdentByte(c) && !(c >= '0' && c <= '9'):
+			for j < len(src) && isIdentByte(src[j]) {
+				j++
 			}
-			s.pos++
-			inner, ch := s.run(cl, depth+1)
-			changed = changed || ch
-			out.WriteByte(c)
-			out.Write(inner)
-			if s.pos < len(s.src) {
-				out.WriteByte(s.src[s.pos])
-				s.pos++
+			kind = tIdent
+			// String prefixes: r"..", b'..', rb"..".
+			if j < len(src) && (src[j] == '"' || src[j] == '\'') && len(src[i:j]) <= 2 &&
+				strings.Trim(strings.ToLower(string(src[i:j])), "rb") == "" {
+				j = skipString(src, j)
+				kind = tStr
 			}
-			lastSig = string(cl)
-		case c == '[':
-			subscript := lastSig == ")" || lastSig == "]" || lastSig == "}" || lastSig == "str" ||
-				(isIdentStart(lastSig) && !listAfter[lastSig])
-			s.pos++
-			inner, ch := s.run(']', depth+1)
-			changed = changed || ch
-			if subscript {
-				if r, ok := rewriteIndex(inner); ok {
-					inner = r
-					changed = true
+		case c >= '0' && c <= '9' || c == '.' && i+1 < len(src) && src[i+1] >= '0' && src[i+1] <= '9':
+			for j < len(src) && (isIdentByte(src[j]) || src[j] == '.' ||
+				(src[j] == '+' || src[j] == '-') && (src[j-1] == 'e' || src[j-1] == 'E') && !bytes.HasPrefix(src[i:], []byte("0x"))) {
+				j++
+			}
+			kind = tNum
+		default:
+			j = i + 1
+			for _, op := range []string{"...", "**=", "//=", "<<=", ">>=", "**", "//", "==", "!=", "<=", ">=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<", ">>", "->"} {
+				if bytes.HasPrefix(src[i:], []byte(op)) {
+					j = i + len(op)
+					break
 				}
 			}
-			out.WriteByte('[')
-			out.Write(inner)
-			if s.pos < len(s.src) {
-				out.WriteByte(']')
-				s.pos++
-			}
-			lastSig = "]"
-		case isIdentByte(c):
-			start := s.pos
-			for s.pos < len(s.src) && isIdentByte(s.src[s.pos]) {
-				s.pos++
-			}
-			word := string(s.src[start:s.pos])
-			out.WriteString(word)
-			// A number is a value too (e.g. `1 [0]` never occurs, but keep
-			// identifiers and numbers alike).
-			lastSig = word
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\\':
-			out.WriteByte(c)
-			s.pos++
-		default:
-			out.WriteByte(c)
-			s.pos++
-			lastSig = string(c)
 		}
+		toks = append(toks, token{kind: kind, text: string(src[i:j]), trivia: trivia})
+		i = j
 	}
-	return out.Bytes(), changed
 }
 
 func isIdentByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
-func isIdentStart(w string) bool { return w != "" && isIdentByte(w[0]) }
-
-// skipString advances past a string literal starting at s.pos (with any
-// quote style; prefixes are ordinary identifier bytes already copied).
-func (s *subScanner) skipString() {
-	q := s.src[s.pos]
-	triple := bytes.HasPrefix(s.src[s.pos:], []byte{q, q, q})
-	if triple {
-		s.pos += 3
-		for s.pos < len(s.src) {
-			if s.src[s.pos] == '\\' {
-				s.pos += 2
-				continue
+// skipString returns the index just past the string literal at i.
+func skipString(src []byte, i int) int {
+	q := src[i]
+	if bytes.HasPrefix(src[i:], []byte{q, q, q}) {
+		for i += 3; i < len(src); i++ {
+			if src[i] == '\\' {
+				i++
+			} else if bytes.HasPrefix(src[i:], []byte{q, q, q}) {
+				return i + 3
 			}
-			if bytes.HasPrefix(s.src[s.pos:], []byte{q, q, q}) {
-				s.pos += 3
-				return
-			}
-			s.pos++
 		}
+		return len(src)
+	}
+	for i++; i < len(src); i++ {
+		switch src[i] {
+		case '\\':
+			i++
+		case q:
+			return i + 1
+		case '\n':
+			return i
+		}
+	}
+	return len(src)
+}
+
+// node is a token or a bracketed group of nodes.
+type node struct {
+	tok         token // for a leaf; for a group, the opening bracket
+	kids        []*node
+	close       *token // closing bracket of a group (nil when missing)
+	isGroup     bool
+	synthesized bool // a group made by a rewrite (pow(...)): an operand
+}
+
+func (n *node) emit(b *bytes.Buffer) {
+	if !n.isGroup {
+		b.WriteString(n.tok.trivia)
+		b.WriteString(n.tok.text)
 		return
 	}
-	s.pos++
-	for s.pos < len(s.src) {
-		switch s.src[s.pos] {
-		case '\\':
-			s.pos += 2
-			continue
-		case q:
-			s.pos++
-			return
-		case '\n':
-			return
-		}
-		s.pos++
+	b.WriteString(n.tok.trivia)
+	b.WriteString(n.tok.text)
+	for _, k := range n.kids {
+		k.emit(b)
+	}
+	if n.close != nil {
+		b.WriteString(n.close.trivia)
+		b.WriteString(n.close.text)
 	}
 }
 
-// rewriteIndex rewrites the inside of one subscript when it holds `...` or
-// a slice next to other indices. Nested brackets have been handled already.
-func rewriteIndex(inner []byte) ([]byte, bool) {
-	parts := splitTop(inner, ',')
+var closers = map[string]string{"(": ")", "[": "]", "{": "}"}
+
+// group builds the bracket tree from toks[i:] until closer ("" = EOF).
+func group(toks []token, i int, closer string) (*node, int) {
+	g := &node{isGroup: true}
+	for i < len(toks) {
+		t := toks[i]
+		if t.kind == tEOF {
+			g.kids = append(g.kids, &node{tok: t})
+			return g, i + 1
+		}
+		if t.kind == tOp && t.text == closer {
+			tt := t
+			g.close = &tt
+			return g, i + 1
+		}
+		if t.kind == tOp && closers[t.text] != "" {
+			sub, next := group(toks, i+1, closers[t.text])
+			sub.tok = t
+			g.kids = append(g.kids, sub)
+			i = next
+			continue
+		}
+		g.kids = append(g.kids, &node{tok: t})
+		i++
+	}
+	return g, i
+}
+
+var keywords = map[string]bool{
+	"and": true, "or": true, "not": true, "in": true, "if": true, "else": true, "elif": true, "for": true,
+	"while": true, "return": true, "lambda": true, "def": true, "load": true, "pass": true, "break": true,
+	"continue": true, "yield": true, "assert": true, "is": true, "del": true, "with": true, "as": true,
+	"import": true, "from": true, "class": true, "try": true, "except": true, "raise": true, "global": true,
+}
+
+// operandEnd reports whether n can end an operand (so a following '[' or
+// '(' is a subscript or call, and a following ** is binary).
+func operandEnd(n *node) bool {
+	if n.isGroup {
+		return n.synthesized || n.tok.text == "(" || n.tok.text == "[" || n.tok.text == "{"
+	}
+	switch n.tok.kind {
+	case tIdent:
+		return !keywords[n.tok.text]
+	case tNum, tStr:
+		return true
+	}
+	return false
+}
+
+func isOp(n *node, text string) bool { return !n.isGroup && n.tok.kind == tOp && n.tok.text == text }
+
+var assignOps = map[string]bool{"=": true, "+=": true, "-=": true, "*=": true, "/=": true, "//=": true, "%=": true, "&=": true, "|=": true, "^=": true, "<<=": true, ">>=": true}
+
+// rewriteNodes applies the rewrites to one list of sibling nodes and,
+// first, to every group inside it.
+func rewriteNodes(kids *[]*node) bool {
+	changed := false
+	for _, k := range *kids {
+		if k.isGroup && rewriteNodes(&k.kids) {
+			changed = true
+		}
+	}
+	ks := *kids
+	for i, k := range ks {
+		// x.load -> x.__load__
+		if !k.isGroup && k.tok.kind == tIdent && k.tok.text == "load" && i > 0 && isOp(ks[i-1], ".") {
+			k.tok.text = "__load__"
+			changed = true
+		}
+		if k.isGroup && k.tok.text == "[" && i > 0 && operandEnd(ks[i-1]) {
+			target := i+1 < len(ks) && !ks[i+1].isGroup && ks[i+1].tok.kind == tOp && assignOps[ks[i+1].tok.text]
+			if rewriteIndex(k, target) {
+				changed = true
+			}
+		}
+	}
+	if rewritePow(kids) {
+		changed = true
+	}
+	if rewriteMatmul(kids) {
+		changed = true
+	}
+	return changed
+}
+
+// rewriteMatmul turns a @ b into a * __matmul__(b): the right operand is
+// wrapped in a value whose reflected * is matrix multiplication, so @ keeps
+// the precedence and left associativity of * as in Python.
+func rewriteMatmul(kids *[]*node) bool {
+	changed := false
+	ks := *kids
+	for i := 1; i < len(ks); i++ {
+		if !isOp(ks[i], "@") || !operandEnd(ks[i-1]) {
+			continue
+		}
+		re := primaryEnd(ks, i+1)
+		if re <= i+1 {
+			continue
+		}
+		ks[i].tok.text = "*"
+		call := &node{isGroup: true, tok: token{kind: tOp, text: "("}, close: &token{kind: tOp, text: ")"}, synthesized: true}
+		operand := append([]*node{}, ks[i+1:re]...)
+		var trivia string
+		trivia, operand[0] = takeTrivia(operand[0])
+		call.kids = operand
+		wrapped := &node{isGroup: true, synthesized: true, kids: []*node{leaf("__matmul__", trivia), call}}
+		ks = append(append(append([]*node{}, ks[:i+1]...), wrapped), ks[re:]...)
+		changed = true
+	}
+	*kids = ks
+	return changed
+}
+
+// splitTop splits nodes at top-level tokens with the given text.
+func splitTop(ns []*node, sep string) [][]*node {
+	var parts [][]*node
+	start := 0
+	for i, n := range ns {
+		if isOp(n, sep) {
+			parts = append(parts, ns[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, ns[start:])
+}
+
+func leaf(text string, trivia string) *node {
+	kind := tOp
+	if isIdentByte(text[0]) {
+		kind = tIdent
+	}
+	return &node{tok: token{kind: kind, text: text, trivia: trivia}}
+}
+
+// rewriteIndex rewrites the inside of a subscript when it holds `...`, a
+// slice beside other indices, or a slice that is assigned to.
+func rewriteIndex(g *node, target bool) bool {
+	kids := g.kids
+	var eof *node
+	if n := len(kids); n > 0 && !kids[n-1].isGroup && kids[n-1].tok.kind == tEOF {
+		return false // unterminated: leave it to the parser's error
+	}
+	_ = eof
+	parts := splitTop(kids, ",")
 	need := false
 	for _, p := range parts {
-		t := strings.TrimSpace(string(p))
-		if t == "..." || (len(parts) > 1 && len(splitTop(p, ':')) > 1) {
+		if len(p) == 1 && isOp(p[0], "...") {
+			need = true
+		}
+		if len(splitTop(p, ":")) > 1 && (len(parts) > 1 || target) {
 			need = true
 		}
 	}
 	if !need {
-		return nil, false
+		return false
 	}
-	var out bytes.Buffer
+	var out []*node
 	for i, p := range parts {
 		if i > 0 {
-			out.WriteByte(',')
+			out = append(out, kids[indexOfSep(kids, i)])
 		}
-		t := strings.TrimSpace(string(p))
-		lead := p[:len(p)-len(bytes.TrimLeft(p, " \t\r\n\\"))]
-		out.Write(lead)
 		switch {
-		case t == "...":
-			out.WriteString("Ellipsis")
-		case len(splitTop(p, ':')) > 1:
-			bounds := splitTop(p, ':')
-			out.WriteString("slice(")
+		case len(p) == 1 && isOp(p[0], "..."):
+			out = append(out, leaf("Ellipsis", p[0].tok.trivia))
+		case len(splitTop(p, ":")) > 1:
+			bounds := splitTop(p, ":")
+			trivia := ""
+			if len(p) > 0 && !p[0].isGroup {
+				trivia = p[0].tok.trivia
+			} else if len(p) > 0 {
+				trivia = p[0].tok.trivia
+			}
+			call := &node{isGroup: true, tok: token{kind: tOp, text: "("}, close: &token{kind: tOp, text: ")"}, synthesized: true}
 			for j, b := range bounds {
 				if j > 0 {
-					out.WriteString(", ")
+					call.kids = append(call.kids, leaf(",", ""))
 				}
-				bt := strings.TrimSpace(string(b))
-				if bt == "" {
-					bt = "None"
+				if len(b) == 0 {
+					call.kids = append(call.kids, leaf("None", ""))
+				} else {
+					b = append([]*node{}, b...)
+					if j == 0 && len(b) > 0 {
+						// The part's leading trivia moves before "slice".
+						c := *b[0]
+						c.tok.trivia = ""
+						b[0] = &c
+					}
+					call.kids = append(call.kids, b...)
 				}
-				out.WriteString(bt)
 			}
-			out.WriteString(")")
+			out = append(out, leaf("slice", trivia), call)
 		default:
-			out.WriteString(strings.TrimLeft(string(p), " \t\r\n\\"))
+			out = append(out, p...)
 		}
 	}
-	// A single `...` subscript stays a single index, not a tuple.
-	return out.Bytes(), true
+	g.kids = out
+	return true
 }
 
-// splitTop splits b at sep outside brackets and strings.
-func splitTop(b []byte, sep byte) [][]byte {
-	var parts [][]byte
-	depth, start := 0, 0
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; c {
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			depth--
-		case '"', '\'':
-			s := &subScanner{src: b, pos: i}
-			s.skipString()
-			i = s.pos - 1
-		case sep:
-			if depth == 0 {
-				parts = append(parts, b[start:i])
-				start = i + 1
+// indexOfSep returns the index in kids of the n-th top-level comma.
+func indexOfSep(kids []*node, n int) int {
+	seen := 0
+	for i, k := range kids {
+		if isOp(k, ",") {
+			seen++
+			if seen == n {
+				return i
 			}
 		}
 	}
-	return append(parts, b[start:])
+	return -1
+}
+
+// rewritePow turns binary ** into pow(L, R), rightmost first, so that
+// a ** b ** c is a ** (b ** c) and -a ** b is -(a ** b), as in Python.
+func rewritePow(kids *[]*node) bool {
+	changed := false
+	for {
+		ks := *kids
+		at := -1
+		for i := len(ks) - 1; i > 0; i-- {
+			if isOp(ks[i], "**") && operandEnd(ks[i-1]) {
+				at = i
+				break
+			}
+		}
+		if at < 0 {
+			return changed
+		}
+		ls := primaryStart(ks, at-1)
+		re := primaryEnd(ks, at+1)
+		if re <= at+1 {
+			return changed // no right operand: leave it to the parser
+		}
+		call := &node{isGroup: true, tok: token{kind: tOp, text: "("}, close: &token{kind: tOp, text: ")"}, synthesized: true}
+		left := append([]*node{}, ks[ls:at]...)
+		var trivia string
+		trivia, left[0] = takeTrivia(left[0])
+		call.kids = append(call.kids, left...)
+		call.kids = append(call.kids, leaf(",", ""))
+		call.kids = append(call.kids, ks[at+1:re]...)
+		repl := []*node{leaf("pow", trivia), call}
+		// pow and its call group act as one operand from here on.
+		wrapped := &node{isGroup: true, synthesized: true, tok: token{kind: tOp, text: ""}, kids: repl}
+		out := append([]*node{}, ks[:ls]...)
+		out = append(out, wrapped)
+		out = append(out, ks[re:]...)
+		*kids = out
+		changed = true
+	}
+}
+
+// primaryStart walks back from ks[j] over one primary expression: an atom
+// with its trailers (.name, (...), [...]).
+func primaryStart(ks []*node, j int) int {
+	for j > 0 {
+		n := ks[j]
+		if !n.isGroup && n.tok.kind == tIdent && isOp(ks[j-1], ".") && j >= 2 {
+			j -= 2
+			continue
+		}
+		if n.isGroup && !n.synthesized && (n.tok.text == "(" || n.tok.text == "[") && operandEnd(ks[j-1]) {
+			j--
+			continue
+		}
+		break
+	}
+	return j
+}
+
+// primaryEnd returns the index after the unary expression starting at i:
+// unary + - ~, an atom, and its trailers.
+func primaryEnd(ks []*node, i int) int {
+	for i < len(ks) && (isOp(ks[i], "-") || isOp(ks[i], "+") || isOp(ks[i], "~")) {
+		i++
+	}
+	if i >= len(ks) || !operandEnd(ks[i]) {
+		return i
+	}
+	i++
+	for i < len(ks) {
+		if isOp(ks[i], ".") && i+1 < len(ks) && !ks[i+1].isGroup && ks[i+1].tok.kind == tIdent {
+			i += 2
+			continue
+		}
+		if ks[i].isGroup && !ks[i].synthesized && (ks[i].tok.text == "(" || ks[i].tok.text == "[") {
+			i++
+			continue
+		}
+		break
+	}
+	return i
+}
+
+// takeTrivia returns n's leading whitespace and a copy of n without it
+// (looking inside the wrappers that rewrites make).
+func takeTrivia(n *node) (string, *node) {
+	c := *n
+	if c.isGroup && c.synthesized && c.tok.text == "" && len(c.kids) > 0 {
+		c.kids = append([]*node{}, c.kids...)
+		var t string
+		t, c.kids[0] = takeTrivia(c.kids[0])
+		return t, &c
+	}
+	t := c.tok.trivia
+	c.tok.trivia = ""
+	return t, &c
 }

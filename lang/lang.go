@@ -263,3 +263,9 @@ func Threads() int {
 	defer regMu.Unlock()
 	return threads
 }
+
+// MatMuler values implement the @ operator (the interpreter rewrites a @ b
+// into a form that calls MatMul on a, or on b with reflected = true).
+type MatMuler interface {
+	MatMul(other starlark.Value, reflected bool) (starlark.Value, error)
+}

@@ -6,7 +6,7 @@
 #   libcgotorch.so  gotorch's C++ wrapper, compiled from the gotorch module
 #                   source against the selected libtorch
 #   libfaiss_c.so   the faiss C API (native/faiss_c), over Debian's static libfaiss
-#   env.mk          the CGO flags the Go build needs (read by the Makefile)
+#   env.sh          the CGO flags the Go build needs (sourced by the Makefile)
 #
 # LIBTORCH=/path/to/libtorch selects a libtorch distribution (e.g. the CUDA one
 # from pytorch.org); default is Debian's libtorch-dev under /usr.
@@ -87,11 +87,11 @@ cat > "$tmp/include/dadash_native.h" <<H
 #define DADASH_LIBTORCH_VERSION "$torch_version"
 #define DADASH_FAISS_VERSION "$faiss_version"
 H
-cat > "$tmp/env.mk" <<M
-DADASH_NATIVE := $out
-CGO_CFLAGS := -I$out/include $( [ -n "${LIBTORCH:-}" ] && echo "-I$LIBTORCH/include" )
-CGO_CXXFLAGS := -I$out/include -D_GLIBCXX_USE_CXX11_ABI=$abi $torch_inc $cuda_flags
-CGO_LDFLAGS := -L$out -Wl,-rpath,$out $ldpath $cuda_libs
+# The CGO flags the Go build needs; `make env` prints this file.
+cat > "$tmp/env.sh" <<M
+export CGO_CFLAGS="-I$out/include"
+export CGO_CXXFLAGS="-I$out/include -D_GLIBCXX_USE_CXX11_ABI=$abi $torch_inc $cuda_flags"
+export CGO_LDFLAGS="-L$out -Wl,-rpath,$out $ldpath $cuda_libs"
 M
 rm -rf "$tmp/obj" "$tmp/fobj"
 touch "$tmp/.complete"

@@ -25,7 +25,7 @@ var version string
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
-	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, threads: runtime.NumCPU()}
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	return c.main(args)
 }
 
@@ -63,7 +63,7 @@ type cli struct {
 	stdout, stderr io.Writer
 
 	sets       []string // --set key=value
-	threads    int      // --threads N
+	threads    int      // --threads N; 0: the modules' default (env, else all cores)
 	program    string   // -c PROGRAM
 	hasProgram bool
 }
@@ -326,7 +326,8 @@ Flags:
   -c PROGRAM        run PROGRAM instead of a file
   --set key=value   override a config() setting; repeatable, and also
                     accepted after the script
-  --threads N       CPU threads for tensor maths (default: all %d cores)
+  --threads N       CPU threads for tensor maths (default: $DADASH_NUM_THREADS,
+                    else $OMP_NUM_THREADS, else all %d cores)
   -h, --help        print this help
 
 Arguments after the script go to its args list, except --set key=value

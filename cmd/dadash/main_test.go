@@ -26,7 +26,8 @@ func TestMain(m *testing.M) {
 	}
 	binary = filepath.Join(dir, "dadash")
 	build := exec.Command("go", "build", "-ldflags=-X=main.version=v9.9.9-test", "-o", binary, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	// The binary links libtorch through cgo: the CGO flags come from the
+	// environment (make test, or eval "$(make -s env)").
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building dadash: %v\n%s", err, out)
 		os.Exit(1)

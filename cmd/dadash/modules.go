@@ -2,3 +2,7 @@ package main
 
 // The builtin modules linked into dadash: each package registers itself
 // with lang.Register in its init, so a blank import is all it takes.
+
+import (
+	_ "github.com/dadash/dadash/builtins/torch"
+)

@@ -1,0 +1,67 @@
+# dadash build. `make` on a fresh Debian 12 machine (as root) installs the
+# Debian packages dadash needs, builds the native libraries into a cache
+# outside the checkout (~/.cache/dadash/native/<versions>), and builds ./dadash.
+#
+#   make            set up and build ./dadash
+#   make demo       the above, then run the default main job
+#   make test       vet and test everything (what CI runs)
+#   make bench      the committed benchmarks
+#   make env        print the CGO exports, for `go build`/`go test` by hand:
+#                   eval "$(make -s env)"
+#
+# LIBTORCH=/path/to/libtorch builds against another libtorch distribution
+# (e.g. the CUDA one from pytorch.org) instead of Debian's libtorch-dev.
+
+SHELL := /bin/bash
+GO ?= go
+export LIBTORCH
+
+# Debian packages: the engines, their headers, the real-data test set, and
+# the compilers cgo needs.
+APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist
+
+# Sources the Go build environment of the native cache (building it first).
+WITH_NATIVE = set -euo pipefail; native_dir=$$(native/build.sh); set -a; . "$$native_dir/env.sh"; set +a;
+
+.PHONY: all deps native dadash demo test bench env clean
+
+all: dadash
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:" $$missing; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  else \
+	    echo "dadash needs these Debian packages; run as root:"; \
+	    echo "  apt-get install -y --no-install-recommends" $$missing; \
+	    exit 1; \
+	  fi; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "dadash needs Go 1.26 or newer (https://go.dev/dl/)"; exit 1; }
+
+native: deps
+	@native/build.sh >/dev/null
+
+dadash: native
+	@$(WITH_NATIVE) $(GO) build -o dadash ./cmd/dadash
+	@echo "built ./dadash"
+
+demo: dadash
+	./dadash scripts/demo.star
+
+test: native
+	@$(WITH_NATIVE) \
+	  bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi; \
+	  $(GO) vet ./... && $(GO) test ./...
+
+bench: native
+	@$(WITH_NATIVE) ./bench/run
+
+env: native
+	@cat "$$(native/build.sh)/env.sh"
+
+clean:
+	rm -f dadash

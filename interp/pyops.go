@@ -1,0 +1,88 @@
+package interp
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/dadash/dadash/lang"
+)
+
+// Python operators that Starlark lacks, reached through the source rewrite
+// in subscript.go: a ** b is pow(a, b), and a @ b is a * __matmul__(b).
+
+// pow is Python's pow(base, exp): exact for ints with a non-negative
+// exponent, float otherwise; values such as tensors answer it through
+// HasBinary with the ** token.
+func pyPow(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var x, y starlark.Value
+	if err := starlark.UnpackPositionalArgs("pow", args, kwargs, 2, &x, &y); err != nil {
+		return nil, err
+	}
+	if hb, ok := x.(starlark.HasBinary); ok {
+		if v, err := hb.Binary(syntax.STARSTAR, y, starlark.Left); v != nil || err != nil {
+			return v, err
+		}
+	}
+	if hb, ok := y.(starlark.HasBinary); ok {
+		if v, err := hb.Binary(syntax.STARSTAR, x, starlark.Right); v != nil || err != nil {
+			return v, err
+		}
+	}
+	xi, xInt := x.(starlark.Int)
+	yi, yInt := y.(starlark.Int)
+	if xInt && yInt && yi.Sign() >= 0 {
+		e, ok := yi.Int64()
+		if !ok || e > 1<<20 {
+			return nil, fmt.Errorf("pow: exponent %s is too large", yi)
+		}
+		return starlark.MakeBigInt(new(big.Int).Exp(xi.BigInt(), big.NewInt(e), nil)), nil
+	}
+	xf, ok1 := starlark.AsFloat(x)
+	yf, ok2 := starlark.AsFloat(y)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("unsupported operand type(s) for ** or pow(): %s and %s", x.Type(), y.Type())
+	}
+	if xf == 0 && yf < 0 {
+		return nil, fmt.Errorf("0.0 cannot be raised to a negative power")
+	}
+	return starlark.Float(math.Pow(xf, yf)), nil
+}
+
+// matmulOperand is the right operand of @, rewritten as a * __matmul__(b)
+// so that @ keeps the precedence and associativity of *.
+type matmulOperand struct{ v starlark.Value }
+
+func (m matmulOperand) String() string        { return fmt.Sprintf("@%s", m.v) }
+func (m matmulOperand) Type() string          { return "matmul operand" }
+func (m matmulOperand) Freeze()               {}
+func (m matmulOperand) Truth() starlark.Bool  { return true }
+func (m matmulOperand) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable") }
+
+func (m matmulOperand) Binary(op syntax.Token, x starlark.Value, side starlark.Side) (starlark.Value, error) {
+	if op != syntax.STAR || side != starlark.Right {
+		return nil, fmt.Errorf("the @ operator applies to two operands")
+	}
+	if mm, ok := x.(lang.MatMuler); ok {
+		if v, err := mm.MatMul(m.v, false); v != nil || err != nil {
+			return v, err
+		}
+	}
+	if mm, ok := m.v.(lang.MatMuler); ok {
+		if v, err := mm.MatMul(x, true); v != nil || err != nil {
+			return v, err
+		}
+	}
+	return nil, fmt.Errorf("unsupported operand type(s) for @: %s and %s", x.Type(), m.v.Type())
+}
+
+func makeMatmulOperand(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackPositionalArgs("@", args, kwargs, 1, &v); err != nil {
+		return nil, err
+	}
+	return matmulOperand{v}, nil
+}
