@@ -57,7 +57,7 @@ test: native
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi; \
 	  $(GO) vet ./... && $(GO) test ./...
 
-bench: native
+bench: dadash
 	@$(WITH_NATIVE) ./bench/run
 
 env: native

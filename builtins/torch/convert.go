@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/wangkuiyi/gotorch"
 	"go.starlark.net/starlark"
 
 	"github.com/dadash/dadash/builtins/torch/aten"
@@ -437,3 +438,6 @@ func asFloat(v starlark.Value) (float64, bool) {
 	}
 	return math.NaN(), false
 }
+
+// fromGotorch adopts a gotorch tensor (sharing its handle's tensor).
+func fromGotorch(t gotorch.Tensor) aten.Tensor { return aten.FromGotorch(t) }

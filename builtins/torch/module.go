@@ -28,8 +28,7 @@ type Namespace struct {
 	members starlark.StringDict
 	doc     string
 
-	mu      sync.Mutex
-	dynamic map[string]starlark.Value
+	dynamic sync.Map // name -> builtin for aten operators, made on first use
 }
 
 var (
@@ -39,7 +38,7 @@ var (
 
 // NewNamespace makes a module value; other builtin packages use it too.
 func NewNamespace(name, atenPrefix, doc string, members starlark.StringDict) *Namespace {
-	return &Namespace{name: name, prefix: atenPrefix, members: members, doc: doc, dynamic: map[string]starlark.Value{}}
+	return &Namespace{name: name, prefix: atenPrefix, members: members, doc: doc}
 }
 
 func (m *Namespace) String() string        { return fmt.Sprintf("<module %s>", m.name) }
@@ -62,10 +61,8 @@ func (m *Namespace) Attr(name string) (starlark.Value, error) {
 	if m.prefix == "-" || name == "" || strings.HasPrefix(name, "_") {
 		return nil, nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if v, ok := m.dynamic[name]; ok {
-		return v, nil
+	if v, ok := m.dynamic.Load(name); ok {
+		return v.(starlark.Value), nil
 	}
 	op, err := aten.LookupOp("aten::" + m.prefix + name)
 	if err != nil {
@@ -80,8 +77,8 @@ func (m *Namespace) Attr(name string) (starlark.Value, error) {
 		}
 		return callOp(qual, op, cargs)
 	})
-	m.dynamic[name] = b
-	return b, nil
+	v, _ := m.dynamic.LoadOrStore(name, b)
+	return v.(starlark.Value), nil
 }
 
 func (m *Namespace) AttrNames() []string {

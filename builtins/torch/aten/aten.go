@@ -48,7 +48,7 @@ func FromHandle(p unsafe.Pointer) Tensor { return wrap(C.dd_tensor(p)) }
 
 var (
 	pendingBytes atomic.Int64
-	gcThreshold  = int64(256 << 20)
+	gcThreshold  = int64(128 << 20)
 )
 
 func init() {
@@ -58,15 +58,26 @@ func init() {
 }
 
 // wrap takes ownership of a new handle from the extension.
-func wrap(h C.dd_tensor) Tensor {
+func wrap(h C.dd_tensor) Tensor { return wrapSized(h, int64(C.dd_nbytes(h))) }
+
+// wrapSized is wrap when the storage size is already known.
+func wrapSized(h C.dd_tensor, nbytes int64) Tensor {
 	p := new(unsafe.Pointer)
 	*p = unsafe.Pointer(h)
 	gotorch.SetTensorFinalizer(p)
-	if pendingBytes.Add(int64(C.dd_nbytes(h))) > gcThreshold {
+	if pendingBytes.Add(nbytes) > gcThreshold {
 		pendingBytes.Store(0)
 		runtime.GC()
 	}
 	return Tensor{gotorch.Tensor{T: p}}
+}
+
+// FromGotorch makes a second handle to a gotorch tensor's tensor, so the two
+// values have independent lifetimes.
+func FromGotorch(t gotorch.Tensor) Tensor {
+	h := C.dd_tensor_clone_handle(C.dd_tensor(*t.T))
+	runtime.KeepAlive(t)
+	return wrap(h)
 }
 
 // Free releases the tensor now instead of waiting for the collector. The

@@ -250,14 +250,18 @@ func (op *Op) Call(args ...Arg) ([]Ret, error) {
 			}
 		}
 	}
+	const retCap = 8
+	buf := (*C.dd_ret)(ar.alloc(retCap * unsafe.Sizeof(C.dd_ret{})))
 	var rets *C.dd_ret
 	var nrets C.int64_t
-	err := errorFrom(C.dd_call(op.h, op.disp, cargs, C.int64_t(len(args)), &rets, &nrets))
+	err := errorFrom(C.dd_call(op.h, op.disp, cargs, C.int64_t(len(args)), buf, retCap, &rets, &nrets))
 	runtime.KeepAlive(args)
 	if err != nil {
 		return nil, err
 	}
-	defer C.free(unsafe.Pointer(rets))
+	if rets != buf {
+		defer C.free(unsafe.Pointer(rets))
+	}
 	cr := unsafe.Slice(rets, int(nrets))
 	out := make([]Ret, len(cr))
 	for k := range cr {
@@ -269,7 +273,7 @@ func (op *Op) Call(args ...Arg) ([]Ret, error) {
 		}
 		switch r.Kind {
 		case RetTensor:
-			r.T = wrap(c.t)
+			r.T = wrapSized(c.t, int64(c.nbytes))
 		case RetInt, RetBool:
 			r.I = int64(c.i)
 		case RetFloat:

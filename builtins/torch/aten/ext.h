@@ -62,6 +62,7 @@ typedef struct {
   const char *name; /* field name of a named tuple member, or NULL (static storage) */
   char *s;          /* DR_STR: malloc'd */
   int64_t n;        /* DR_LIST: number of tensors in list */
+  int64_t nbytes;   /* DR_TENSOR: bytes of its storage (for the collector's accounting) */
   dd_tensor *list;  /* DR_LIST: malloc'd array of handles */
 } dd_ret;
 
@@ -69,8 +70,10 @@ void dd_free(void *p);
 
 /* Operators through libtorch's dispatcher. */
 const char *dd_op_lookup(const char *qualname, dd_op *op); /* "aten::sum" */
+/* Results go to buf when they fit in cap entries; otherwise *rets is a
+   malloc'd array the caller frees. *rets == buf when they fit. */
 const char *dd_call(dd_op op, const char *display, const dd_arg *args, int64_t nargs,
-                    dd_ret **rets, int64_t *nrets);
+                    dd_ret *buf, int64_t cap, dd_ret **rets, int64_t *nrets);
 /* The schemas of an operator, one per line, for help(). */
 char *dd_op_schemas(dd_op op);
 /* Whether aten::<name> exists. */

@@ -272,6 +272,7 @@ void put_ivalue(const c10::IValue &v, dd_ret &r) {
     if (t.defined()) {
       r.kind = DR_TENSOR;
       r.t = new_handle(t);
+      r.nbytes = t.has_storage() ? (int64_t)t.storage().nbytes() : 0;
     } else {
       r.kind = DR_NONE;
     }
@@ -310,6 +311,7 @@ void put_ivalue(const c10::IValue &v, dd_ret &r) {
     auto l = v.toIntVector();
     r.kind = DR_TENSOR;
     r.t = new_handle(at::tensor(l, at::kLong));
+    r.nbytes = (int64_t)l.size() * 8;
   } else {
     throw std::runtime_error("unsupported return type " + v.tagKind());
   }
@@ -352,8 +354,8 @@ char *dd_op_schemas(dd_op op) {
   }
 }
 
-const char *dd_call(dd_op op, const char *display, const dd_arg *args, int64_t nargs, dd_ret **rets,
-                    int64_t *nrets) {
+const char *dd_call(dd_op op, const char *display, const dd_arg *args, int64_t nargs, dd_ret *buf,
+                    int64_t cap, dd_ret **rets, int64_t *nrets) {
   try {
     auto *e = (OpEntry *)op;
     const c10::OperatorHandle *best = nullptr;
@@ -401,7 +403,7 @@ const char *dd_call(dd_op op, const char *display, const dd_arg *args, int64_t n
     }
     best->callBoxed(&stack);
     const auto &returns = schema.returns();
-    auto *out = (dd_ret *)std::calloc(stack.size() + 1, sizeof(dd_ret));
+    auto *out = (int64_t)stack.size() <= cap ? buf : (dd_ret *)std::calloc(stack.size() + 1, sizeof(dd_ret));
     for (size_t k = 0; k < stack.size(); k++) {
       put_ivalue(stack[k], out[k]);
       if (k < returns.size() && !returns[k].name().empty()) out[k].name = dd_intern(returns[k].name());

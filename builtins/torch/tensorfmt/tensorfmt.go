@@ -134,6 +134,32 @@ func resolve(o Options) (printOpts, error) {
 // It fails when the dtype is unknown, the shape is invalid or the number of
 // elements does not match the shape.
 func Format(data Data, shape []int64, opts Options) (string, error) {
+	return format(data, shape, opts, false)
+}
+
+// FormatEdges is Format for tensors too big to copy whole: data holds only
+// the elements PyTorch's summary shows, i.e. the tensor with every dimension
+// longer than 2*EdgeItems cut to its first and last EdgeItems (what
+// get_summarized_data keeps), in row-major order. shape is the full shape,
+// whose element count must exceed Threshold.
+func FormatEdges(data Data, shape []int64, opts Options) (string, error) {
+	return format(data, shape, opts, true)
+}
+
+// EdgeShape is the shape of the data FormatEdges takes for a full shape.
+func EdgeShape(shape []int64, opts Options) []int64 {
+	e := int64(opts.EdgeItems)
+	if e == 0 {
+		e = DefaultEdgeItems
+	}
+	out := make([]int64, len(shape))
+	for i, n := range shape {
+		out[i] = min(n, 2*e)
+	}
+	return out
+}
+
+func format(data Data, shape []int64, opts Options, edges bool) (string, error) {
 	po, err := resolve(opts)
 	if err != nil {
 		return "", err
@@ -174,8 +200,18 @@ func Format(data Data, shape []int64, opts Options) (string, error) {
 	case kindBool:
 		n = len(data.B)
 	}
-	if int64(n) != numel {
-		return "", fmt.Errorf("tensorfmt: shape %s needs %d elements, got %d", shapeString(shape), numel, n)
+	want := numel
+	if edges {
+		if numel <= po.threshold {
+			return "", fmt.Errorf("tensorfmt: FormatEdges needs more than %d elements (shape %s); use Format", po.threshold, shapeString(shape))
+		}
+		want = 1
+		for _, d := range shape {
+			want *= min(d, 2*po.edgeItems)
+		}
+	}
+	if int64(n) != want {
+		return "", fmt.Errorf("tensorfmt: shape %s needs %d elements, got %d", shapeString(shape), want, n)
 	}
 
 	const prefix = "tensor("
@@ -200,7 +236,7 @@ func Format(data Data, shape []int64, opts Options) (string, error) {
 		if dtype != "float32" && dtype != "int64" && dtype != "bool" {
 			suffixes = append(suffixes, "dtype=torch."+dtype)
 		}
-		p := newPrinter(data, k, dtype, shape, numel, po)
+		p := newPrinter(data, k, dtype, shape, numel, po, edges)
 		body = p.tensorStr(0, 0, indent)
 	}
 	if opts.GradFn != "" {
@@ -260,23 +296,29 @@ type printer struct {
 	shape     []int64
 	strides   []int64
 	summarize bool
+	edges     bool // the data holds only the summary's elements (FormatEdges)
 	po        printOpts
 	f         formatter
 }
 
-func newPrinter(data Data, k kind, dtype string, shape []int64, numel int64, po printOpts) *printer {
-	p := &printer{kind: k, shape: shape, po: po, ints: data.I, bools: data.B}
+func newPrinter(data Data, k kind, dtype string, shape []int64, numel int64, po printOpts, edges bool) *printer {
+	p := &printer{kind: k, shape: shape, po: po, ints: data.I, bools: data.B, edges: edges}
 	if k == kindFloat {
 		p.floats = make([]float64, len(data.F))
 		for i, v := range data.F {
 			p.floats[i] = roundTo(dtype, v)
 		}
 	}
+	// Strides of the data given: the full tensor's, or the summary's.
 	p.strides = make([]int64, len(shape))
 	st := int64(1)
 	for i := len(shape) - 1; i >= 0; i-- {
 		p.strides[i] = st
-		st *= shape[i]
+		if edges {
+			st *= min(shape[i], 2*po.edgeItems)
+		} else {
+			st *= shape[i]
+		}
 	}
 	p.summarize = numel > po.threshold
 	var idx []int64
@@ -304,7 +346,7 @@ func (p *printer) summarizedIndices(off int64, dim int, out []int64) []int64 {
 			out = p.summarizedIndices(off+i*st, dim+1, out)
 		}
 		for i := n - e; i < n; i++ {
-			out = p.summarizedIndices(off+i*st, dim+1, out)
+			out = p.summarizedIndices(off+p.at(dim, i)*st, dim+1, out)
 		}
 		return out
 	}
@@ -312,6 +354,16 @@ func (p *printer) summarizedIndices(off int64, dim int, out []int64) []int64 {
 		out = p.summarizedIndices(off+i*st, dim+1, out)
 	}
 	return out
+}
+
+// at maps index i of dimension dim to its position in the data given: in
+// the summary's data, the last EdgeItems of a long dimension follow its first.
+func (p *printer) at(dim int, i int64) int64 {
+	n, e := p.shape[dim], p.po.edgeItems
+	if p.edges && n > 2*e && i >= n-e {
+		return i - (n - 2*e)
+	}
+	return i
 }
 
 func (p *printer) element(i int64) string {
@@ -341,7 +393,7 @@ func (p *printer) tensorStr(off int64, dim int, indent int) string {
 		}
 		slices = append(slices, "...")
 		for i := n - e; i < n; i++ {
-			slices = append(slices, p.tensorStr(off+i*st, dim+1, indent+1))
+			slices = append(slices, p.tensorStr(off+p.at(dim, i)*st, dim+1, indent+1))
 		}
 	} else {
 		for i := int64(0); i < n; i++ {
@@ -367,7 +419,7 @@ func (p *printer) vectorStr(off int64, dim int, indent int) string {
 		// The leading space is PyTorch's: it yields ",  ..., ".
 		data = append(data, " ...")
 		for i := n - e; i < n; i++ {
-			data = append(data, p.element(off+i*st))
+			data = append(data, p.element(off+p.at(dim, i)*st))
 		}
 	} else {
 		for i := int64(0); i < n; i++ {

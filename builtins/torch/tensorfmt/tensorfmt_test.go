@@ -166,3 +166,55 @@ func TestShapeString(t *testing.T) {
 		}
 	}
 }
+
+// FormatEdges must print exactly what Format prints from the full data.
+func TestFormatEdgesMatchesFormat(t *testing.T) {
+	for _, shape := range [][]int64{{2000}, {40, 50}, {7, 9, 31}, {3, 1000}, {1001, 1}, {2, 3, 4, 5, 9}} {
+		numel := int64(1)
+		for _, d := range shape {
+			numel *= d
+		}
+		full := make([]float64, numel)
+		for i := range full {
+			full[i] = float64(i%97) * 0.37
+		}
+		want, err := Format(Data{F: full}, shape, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Build the edge data by walking the full tensor.
+		es := EdgeShape(shape, Options{})
+		var edge []float64
+		var walk func(dim int, off int64, stride []int64)
+		strides := make([]int64, len(shape))
+		st := int64(1)
+		for i := len(shape) - 1; i >= 0; i-- {
+			strides[i] = st
+			st *= shape[i]
+		}
+		walk = func(dim int, off int64, stride []int64) {
+			if dim == len(shape) {
+				edge = append(edge, full[off])
+				return
+			}
+			n := shape[dim]
+			for i := int64(0); i < n; i++ {
+				if n > es[dim] && i >= es[dim]/2 && i < n-es[dim]/2 {
+					continue
+				}
+				walk(dim+1, off+i*stride[dim], stride)
+			}
+		}
+		walk(0, 0, strides)
+		got, err := FormatEdges(Data{F: edge}, shape, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("shape %v:\n got %s\nwant %s", shape, got, want)
+		}
+	}
+	if _, err := FormatEdges(Data{F: make([]float64, 4)}, []int64{2, 2}, Options{}); err == nil {
+		t.Error("FormatEdges of a small tensor: no error")
+	}
+}
