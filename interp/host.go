@@ -177,6 +177,7 @@ func (h *Host) newSession(argv []string, stdout io.Writer) *session {
 		"slice":      starlark.NewBuiltin("slice", makeSlice),
 		"Ellipsis":   lang.Ellipsis,
 		"pow":        starlark.NewBuiltin("pow", pyPow),
+		"format":     starlark.NewBuiltin("format", pyFormat),
 		"__matmul__": starlark.NewBuiltin("@", makeMatmulOperand),
 	}
 	for k, v := range h.modules {

@@ -87,6 +87,8 @@ func hiddenBuiltins() starlark.StringDict {
 			return args[0], nil
 		}),
 	}
+	d[percentName] = starlark.NewBuiltin(percentName, percentBuiltin)
+	d[formatName] = starlark.NewBuiltin(formatName, formatMethodBuiltin)
 	for op, name := range compareNames {
 		d[name] = guardedBuiltin(name, func(args starlark.Tuple) (starlark.Value, error) {
 			return Compare(op, args[0], args[1])

@@ -107,6 +107,10 @@ func rewriteExpr(e syntax.Expr) syntax.Expr {
 		if name, ok := compareNames[e.Op]; ok {
 			return hiddenCall(name, e.OpPos, e.X, e.Y)
 		}
+		if e.Op == syntax.PERCENT && isStringLiteral(e.X) {
+			// "%.3f" % x: Python's printf-style formatting (pyformat.go).
+			return hiddenCall(percentName, e.OpPos, e.X, e.Y)
+		}
 		return e
 	case *syntax.UnaryExpr:
 		if e.Op == syntax.NOT {
@@ -116,6 +120,18 @@ func rewriteExpr(e syntax.Expr) syntax.Expr {
 		e.X = rewriteExpr(e.X) // nil for a bare * parameter
 		return e
 	case *syntax.CallExpr:
+		if d, ok := e.Fn.(*syntax.DotExpr); ok && d.Name.Name == "format" && isStringLiteral(d.X) {
+			// "{:.3f}".format(x): Python's format specs (pyformat.go).
+			for i, a := range e.Args {
+				if b, ok := a.(*syntax.BinaryExpr); ok && b.Op == syntax.EQ {
+					b.Y = rewriteExpr(b.Y)
+					continue
+				}
+				e.Args[i] = rewriteExpr(a)
+			}
+			call := hiddenCall(formatName, d.Dot, append([]syntax.Expr{d.X}, e.Args...)...)
+			return call
+		}
 		e.Fn = rewriteExpr(e.Fn)
 		for i, a := range e.Args {
 			if b, ok := a.(*syntax.BinaryExpr); ok && b.Op == syntax.EQ {
@@ -217,4 +233,9 @@ func hiddenCall(name string, pos syntax.Position, args ...syntax.Expr) *syntax.C
 		Args:   args,
 		Rparen: pos,
 	}
+}
+
+func isStringLiteral(e syntax.Expr) bool {
+	l, ok := e.(*syntax.Literal)
+	return ok && l.Token == syntax.STRING
 }
