@@ -166,6 +166,7 @@ func init() {
 	Module = NewNamespace("torch", "", docModule, members)
 	lang.Register(lang.Module{Name: "torch", Value: Module, Doc: docModule})
 	lang.RegisterVersion(func() (string, string) { return "libtorch", aten.TorchVersion() })
+	lang.RegisterVersion(func() (string, string) { return "faiss", aten.FaissVersion() })
 	lang.RegisterVersion(func() (string, string) {
 		if aten.CUDAAvailable() {
 			return "CUDA", fmt.Sprintf("available (%d device(s))", aten.CUDADeviceCount())

@@ -500,6 +500,10 @@ func CUDAAvailable() bool { return C.dd_cuda_available() != 0 }
 // CUDADeviceCount is the number of visible GPUs.
 func CUDADeviceCount() int { return int(C.dd_cuda_device_count()) }
 
+// FaissVersion is the version of the faiss headers dadash's faiss C API was
+// built against (libfaiss is linked statically into it).
+func FaissVersion() string { return C.DADASH_FAISS_VERSION }
+
 // TorchVersion is libtorch's version string.
 func TorchVersion() string { return C.GoString(C.dd_torch_version()) }
 
