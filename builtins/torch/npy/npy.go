@@ -14,9 +14,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/dadash/dadash/internal/atomicfile"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -428,7 +428,7 @@ func WriteFile(path string, a *Array) error {
 	if err := validate(a); err != nil {
 		return fmt.Errorf("npy: %s: %w", path, err)
 	}
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		if _, err := w.Write(header(a)); err != nil {
 			return err
 		}
@@ -437,57 +437,6 @@ func WriteFile(path string, a *Array) error {
 	})
 	if err != nil {
 		return fmt.Errorf("npy: %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeAtomic writes to a temporary file beside path, syncs it and renames
-// it over path. The rename is atomic within one file system, hence the
-// temporary file in the same folder.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Persist the rename itself; some systems cannot sync a directory,
-	// which leaves the data safe but the name possibly not, so ignore it.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

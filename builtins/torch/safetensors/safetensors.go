@@ -10,16 +10,15 @@
 package safetensors
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dadash/dadash/internal/atomicfile"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -453,7 +452,7 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 	if err != nil {
 		return withPath(path, err)
 	}
-	err = writeAtomic(path, func(w io.Writer) error { return writeTo(w, hdr, tensors) })
+	err = atomicfile.Write(path, func(w io.Writer) error { return writeTo(w, hdr, tensors) })
 	if err != nil {
 		return fmt.Errorf("safetensors: %s: %w", path, err)
 	}
@@ -562,56 +561,4 @@ func appendString(b []byte, s string) []byte {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s) // a string always encodes
 	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...)
-}
-
-// writeAtomic writes to a temporary file beside path, syncs it and renames
-// it over path. The rename is atomic within one file system, hence the
-// temporary file in the same folder. (The npy package has the same helper;
-// they are kept apart so neither package depends on the other.)
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Persist the rename itself; some systems cannot sync a directory,
-	// which leaves the data safe but the name possibly not, so ignore it.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
