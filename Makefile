@@ -18,7 +18,7 @@ export LIBTORCH
 
 # Debian packages: the engines, their headers, the real-data test set, and
 # the compilers cgo needs.
-APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist
+APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist libturbojpeg0-dev
 
 # Sources the Go build environment of the native cache (building it first).
 WITH_NATIVE = set -euo pipefail; native_dir=$$(native/build.sh); set -a; . "$$native_dir/env.sh"; set +a;

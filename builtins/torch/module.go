@@ -136,6 +136,8 @@ func init() {
 		"randn_like":        creator("randn_like", "torch.randn_like(input, *, dtype=None, device=None, requires_grad=False)"),
 		"full_like":         creator("full_like", "torch.full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False)"),
 		"randint_like":      creator("randint_like", "torch.randint_like(input, low=0, high, *, dtype=None, device=None)"),
+		"get_rng_state":     lang.Func("torch.get_rng_state", "torch.get_rng_state(): the CPU random generator's state as a uint8 tensor (save it to resume a run).", fnGetRNGState),
+		"set_rng_state":     lang.Func("torch.set_rng_state", "torch.set_rng_state(new_state): restores a state from torch.get_rng_state().", fnSetRNGState),
 		"manual_seed":       lang.Func("torch.manual_seed", "torch.manual_seed(seed): seeds libtorch's random generators (CPU and every CUDA device).", fnManualSeed),
 		"is_tensor":         lang.Func("torch.is_tensor", "torch.is_tensor(x): whether x is a Tensor.", fnIsTensor),
 		"numel":             lang.Func("torch.numel", "torch.numel(input): the number of elements.", fnNumel),
@@ -473,6 +475,31 @@ func fnManualSeed(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, err
 	}
 	aten.ManualSeed(uint64(seed))
+	return starlark.None, nil
+}
+
+func fnGetRNGState(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	t, err := aten.RNGState()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	return newTensor(t), nil
+}
+
+func fnSetRNGState(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var st *Tensor
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "new_state", &st); err != nil {
+		return nil, err
+	}
+	if st.t.DType() != aten.Uint8 {
+		return nil, fmt.Errorf("%s: the state must be the uint8 tensor torch.get_rng_state() returns, got %s", b.Name(), st.t.DType())
+	}
+	if err := aten.SetRNGState(st.t); err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
 	return starlark.None, nil
 }
 

@@ -494,6 +494,21 @@ func NumThreads() int { return int(C.dd_get_num_threads()) }
 // ManualSeed seeds libtorch's default generators (CPU and every CUDA device).
 func ManualSeed(seed uint64) { C.dd_manual_seed(C.uint64_t(seed)) }
 
+// RNGState returns the default CPU generator's state (a uint8 tensor).
+func RNGState() (Tensor, error) {
+	var out C.dd_tensor
+	if err := errorFrom(C.dd_get_rng_state(&out)); err != nil {
+		return Tensor{}, err
+	}
+	return wrap(out), nil
+}
+
+// SetRNGState restores a state from RNGState.
+func SetRNGState(state Tensor) error {
+	defer runtime.KeepAlive(state)
+	return errorFrom(C.dd_set_rng_state(state.h()))
+}
+
 // CUDAAvailable reports whether this libtorch has CUDA and sees a GPU.
 func CUDAAvailable() bool { return C.dd_cuda_available() != 0 }
 

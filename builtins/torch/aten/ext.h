@@ -129,6 +129,9 @@ const char *dd_index_put(dd_tensor self, const dd_index_item *items, int64_t n, 
 void dd_set_num_threads(int32_t n);
 int32_t dd_get_num_threads(void);
 void dd_manual_seed(uint64_t seed);
+/* The default CPU generator's state as a uint8 tensor, and restoring it. */
+const char *dd_get_rng_state(dd_tensor *out);
+const char *dd_set_rng_state(dd_tensor state);
 int32_t dd_cuda_available(void);
 int32_t dd_cuda_device_count(void);
 const char *dd_torch_version(void);

@@ -228,6 +228,26 @@ void dd_manual_seed(uint64_t seed) {
   } catch (...) {
   }
 }
+const char *dd_get_rng_state(dd_tensor *out) {
+  try {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    *out = new at::Tensor(gen.get_state());
+    return nullptr;
+  }
+  DD_CATCH
+}
+
+const char *dd_set_rng_state(dd_tensor state) {
+  try {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(T(state));
+    return nullptr;
+  }
+  DD_CATCH
+}
+
 int32_t dd_cuda_available(void) {
   try {
     return at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0;
