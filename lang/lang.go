@@ -269,3 +269,56 @@ func Threads() int {
 type MatMuler interface {
 	MatMul(other starlark.Value, reflected bool) (starlark.Value, error)
 }
+
+// UnpackArgs is starlark.UnpackArgs, except that a float parameter
+// (a *float64 target) also accepts an int, as Python does: lr=1 and p=2 are
+// valid where a float is expected.
+func UnpackArgs(fnname string, args starlark.Tuple, kwargs []starlark.Tuple, pairs ...any) error {
+	var floats map[string]bool
+	var floatPos []bool
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if _, ok := pairs[i+1].(*float64); ok {
+			name, _ := pairs[i].(string)
+			for len(name) > 0 && (name[len(name)-1] == '?' || name[len(name)-1] == '*') {
+				name = name[:len(name)-1]
+			}
+			if floats == nil {
+				floats = map[string]bool{}
+				floatPos = make([]bool, len(pairs)/2)
+			}
+			floats[name] = true
+			floatPos[i/2] = true
+		}
+	}
+	if floats != nil {
+		var newArgs starlark.Tuple
+		for i, a := range args {
+			if i < len(floatPos) && floatPos[i] {
+				if n, ok := a.(starlark.Int); ok {
+					if newArgs == nil {
+						newArgs = append(starlark.Tuple{}, args...)
+					}
+					newArgs[i] = n.Float()
+				}
+			}
+		}
+		if newArgs != nil {
+			args = newArgs
+		}
+		var newKw []starlark.Tuple
+		for i, kv := range kwargs {
+			if k, ok := kv[0].(starlark.String); ok && floats[string(k)] {
+				if n, ok := kv[1].(starlark.Int); ok {
+					if newKw == nil {
+						newKw = append([]starlark.Tuple{}, kwargs...)
+					}
+					newKw[i] = starlark.Tuple{kv[0], n.Float()}
+				}
+			}
+		}
+		if newKw != nil {
+			kwargs = newKw
+		}
+	}
+	return starlark.UnpackArgs(fnname, args, kwargs, pairs...)
+}

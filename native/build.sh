@@ -52,7 +52,8 @@ if [ -n "$torch_lib" ] && [ -f "$torch_lib/libtorch_cuda.so" ]; then
 fi
 # pytorch.org ships both C++ ABIs; match the one libc10 was built with.
 abi=1
-if [ -n "$torch_lib" ] && ! nm -DC "$torch_lib/libc10.so" 2>/dev/null | grep -q '__cxx11'; then abi=0; fi
+# (grep -c, not -q: with pipefail, -q closing the pipe early fails nm.)
+if [ -n "$torch_lib" ] && [ "$(nm -DC "$torch_lib/libc10.so" 2>/dev/null | grep -c '__cxx11')" = 0 ]; then abi=0; fi
 
 src_hash=$(cat "$here/build.sh" "$here"/faiss_c/*.cpp "$here"/faiss_c/*.h 2>/dev/null | sha256sum | cut -c1-10)
 key="torch-${torch_version}-abi${abi}$( [ -n "$cuda_flags" ] && echo -cuda)_$(echo "${LIBTORCH:-debian}" | sha256sum | cut -c1-6)_gotorch-${gotorch_version##*-}_faiss-${faiss_version}_${src_hash}"

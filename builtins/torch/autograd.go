@@ -44,7 +44,7 @@ func fnGradcheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	var fn starlark.Callable
 	var inputsV starlark.Value
 	eps, atol, rtol := 1e-6, 1e-5, 1e-3
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "fn", &fn, "inputs", &inputsV, "eps?", &eps, "atol?", &atol, "rtol?", &rtol); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "fn", &fn, "inputs", &inputsV, "eps?", &eps, "atol?", &atol, "rtol?", &rtol); err != nil {
 		return nil, err
 	}
 	inputs, err := tensorList(b.Name(), "inputs", inputsV)

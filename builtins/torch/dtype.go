@@ -17,7 +17,13 @@ var (
 	_ starlark.Comparable = DType{}
 )
 
-func (d DType) String() string        { return "torch." + d.d.String() }
+func (d DType) String() string { return "torch." + d.d.String() }
+
+// NewDType wraps an aten dtype as a Starlark value.
+func NewDType(d aten.DType) DType { return DType{d} }
+
+// ATen is the dtype's libtorch code.
+func (d DType) ATen() aten.DType      { return d.d }
 func (d DType) Type() string          { return "dtype" }
 func (d DType) Freeze()               {}
 func (d DType) Truth() starlark.Bool  { return true }
@@ -81,7 +87,10 @@ func (d Device) parts() (string, string) {
 	}
 	return d.s, ""
 }
-func (d Device) Type() string          { return "device" }
+func (d Device) Type() string { return "device" }
+
+// DeviceString is the device as "cpu" or "cuda:N".
+func (d Device) DeviceString() string  { return d.s }
 func (d Device) Freeze()               {}
 func (d Device) Truth() starlark.Bool  { return true }
 func (d Device) Hash() (uint32, error) { return starlark.String(d.s).Hash() }

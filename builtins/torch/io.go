@@ -2,6 +2,7 @@ package torch
 
 import (
 	"fmt"
+	"github.com/dadash/dadash/lang"
 	"os"
 	"strings"
 	"unsafe"
@@ -59,7 +60,7 @@ var safetensorsDTypes = map[aten.DType]string{
 func fnSave(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var obj starlark.Value
 	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "obj", &obj, "f", &path); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "obj", &obj, "f", &path); err != nil {
 		return nil, err
 	}
 	if strings.HasSuffix(path, ".npy") {
@@ -111,7 +112,7 @@ func fnSave(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 func fnLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
 	var loc starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "f", &path, "map_location?", &loc); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "f", &path, "map_location?", &loc); err != nil {
 		return nil, err
 	}
 	device := ""
@@ -222,7 +223,7 @@ func loadNpy(path string) (aten.Tensor, error) {
 func fnSaveNpy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var t *Tensor
 	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "tensor", &t, "path", &path); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "tensor", &t, "path", &path); err != nil {
 		return nil, err
 	}
 	return starlark.None, saveNpy(b.Name(), t.t, path)
@@ -230,7 +231,7 @@ func fnSaveNpy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 
 func fnLoadNpy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
 		return nil, err
 	}
 	t, err := loadNpy(path)

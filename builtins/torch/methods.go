@@ -66,7 +66,7 @@ func recv(b *starlark.Builtin) *Tensor { return b.Receiver().(*Tensor) }
 
 func mSize(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var dim starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("Tensor.size", args, kwargs, "dim?", &dim); err != nil {
+	if err := lang.UnpackArgs("Tensor.size", args, kwargs, "dim?", &dim); err != nil {
 		return nil, err
 	}
 	sh := recv(b).t.Shape()
@@ -87,28 +87,28 @@ func mSize(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 }
 
 func mDim(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.dim", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.dim", args, kwargs); err != nil {
 		return nil, err
 	}
 	return starlark.MakeInt(recv(b).t.Dim()), nil
 }
 
 func mNumel(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.numel", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.numel", args, kwargs); err != nil {
 		return nil, err
 	}
 	return starlark.MakeInt64(recv(b).t.Numel()), nil
 }
 
 func mElementSize(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.element_size", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.element_size", args, kwargs); err != nil {
 		return nil, err
 	}
 	return starlark.MakeInt(recv(b).t.DType().ElemSize()), nil
 }
 
 func mItem(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.item", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.item", args, kwargs); err != nil {
 		return nil, err
 	}
 	x := recv(b)
@@ -143,7 +143,7 @@ func scalarValue(t aten.Tensor, i int) (starlark.Value, error) {
 }
 
 func mTolist(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.tolist", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.tolist", args, kwargs); err != nil {
 		return nil, err
 	}
 	x := recv(b)
@@ -247,7 +247,7 @@ func mTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 
 func castTo(d aten.DType) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		if err := starlark.UnpackArgs("Tensor."+b.Name(), args, kwargs); err != nil {
+		if err := lang.UnpackArgs("Tensor."+b.Name(), args, kwargs); err != nil {
 			return nil, err
 		}
 		t, err := recv(b).t.To(d, "", false)
@@ -259,7 +259,7 @@ func castTo(d aten.DType) func(*starlark.Thread, *starlark.Builtin, starlark.Tup
 }
 
 func mCPU(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.cpu", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.cpu", args, kwargs); err != nil {
 		return nil, err
 	}
 	t, err := recv(b).t.To(-1, "cpu", false)
@@ -271,7 +271,7 @@ func mCPU(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func mCUDA(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var dev starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("Tensor.cuda", args, kwargs, "device?", &dev); err != nil {
+	if err := lang.UnpackArgs("Tensor.cuda", args, kwargs, "device?", &dev); err != nil {
 		return nil, err
 	}
 	d := "cuda"
@@ -307,7 +307,7 @@ func varShape(name string) func(*starlark.Thread, *starlark.Builtin, starlark.Tu
 func mBackward(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var grad, retain starlark.Value = starlark.None, starlark.None
 	create := false
-	if err := starlark.UnpackArgs("Tensor.backward", args, kwargs, "gradient?", &grad, "retain_graph?", &retain, "create_graph?", &create); err != nil {
+	if err := lang.UnpackArgs("Tensor.backward", args, kwargs, "gradient?", &grad, "retain_graph?", &retain, "create_graph?", &create); err != nil {
 		return nil, err
 	}
 	x := recv(b)
@@ -339,7 +339,7 @@ func mBackward(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 }
 
 func mDetach(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.detach", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.detach", args, kwargs); err != nil {
 		return nil, err
 	}
 	t, err := recv(b).t.Detach()
@@ -351,7 +351,7 @@ func mDetach(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 func mRequiresGrad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	on := true
-	if err := starlark.UnpackArgs("Tensor.requires_grad_", args, kwargs, "requires_grad?", &on); err != nil {
+	if err := lang.UnpackArgs("Tensor.requires_grad_", args, kwargs, "requires_grad?", &on); err != nil {
 		return nil, err
 	}
 	x := recv(b)
@@ -362,7 +362,7 @@ func mRequiresGrad(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 }
 
 func mRetainGrad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.retain_grad", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.retain_grad", args, kwargs); err != nil {
 		return nil, err
 	}
 	if err := recv(b).t.RetainGrad(); err != nil {
@@ -374,7 +374,7 @@ func mRetainGrad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 func mUnique(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	sorted, inverse, counts := true, false, false
 	var dim starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("Tensor.unique", args, kwargs, "sorted?", &sorted, "return_inverse?", &inverse, "return_counts?", &counts, "dim?", &dim); err != nil {
+	if err := lang.UnpackArgs("Tensor.unique", args, kwargs, "sorted?", &sorted, "return_inverse?", &inverse, "return_counts?", &counts, "dim?", &dim); err != nil {
 		return nil, err
 	}
 	return recv(b).unique("Tensor.unique", sorted, inverse, counts, dim)
@@ -384,7 +384,7 @@ func mNorm(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	var p starlark.Value = starlark.String("fro")
 	var dim, dtype starlark.Value = starlark.None, starlark.None
 	keepdim := false
-	if err := starlark.UnpackArgs("Tensor.norm", args, kwargs, "p?", &p, "dim?", &dim, "keepdim?", &keepdim, "dtype?", &dtype); err != nil {
+	if err := lang.UnpackArgs("Tensor.norm", args, kwargs, "p?", &p, "dim?", &dim, "keepdim?", &keepdim, "dtype?", &dtype); err != nil {
 		return nil, err
 	}
 	return recv(b).norm("Tensor.norm", p, dim, keepdim, dtype)
@@ -398,7 +398,7 @@ var legacyTypes = map[aten.DType]string{
 
 func mType(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var dtype starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("Tensor.type", args, kwargs, "dtype?", &dtype); err != nil {
+	if err := lang.UnpackArgs("Tensor.type", args, kwargs, "dtype?", &dtype); err != nil {
 		return nil, err
 	}
 	x := recv(b)
@@ -417,14 +417,14 @@ func mType(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 }
 
 func mIsFloating(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.is_floating_point", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.is_floating_point", args, kwargs); err != nil {
 		return nil, err
 	}
 	return starlark.Bool(recv(b).t.DType().IsFloating()), nil
 }
 
 func mIsContiguous(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Tensor.is_contiguous", args, kwargs); err != nil {
+	if err := lang.UnpackArgs("Tensor.is_contiguous", args, kwargs); err != nil {
 		return nil, err
 	}
 	return starlark.Bool(recv(b).t.IsContiguous()), nil

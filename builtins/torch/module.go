@@ -368,7 +368,7 @@ func fnTensor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		return nil, err
 	}
 	var data starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
 		return nil, err
 	}
 	var t aten.Tensor
@@ -401,7 +401,7 @@ func fnFull(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		return nil, err
 	}
 	var size, fill starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "size", &size, "fill_value", &fill); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "size", &size, "fill_value", &fill); err != nil {
 		return nil, err
 	}
 	sz, err := sizeArgs(b.Name(), starlark.Tuple{size})
@@ -442,9 +442,9 @@ func fnRandint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if len(args) == 2 {
 		high, size = args[0], args[1]
 		args = nil
-		err = starlark.UnpackArgs(b.Name(), args, kwargs, "low?", &low)
+		err = lang.UnpackArgs(b.Name(), args, kwargs, "low?", &low)
 	} else {
-		err = starlark.UnpackArgs(b.Name(), args, kwargs, "low", &low, "high", &high, "size", &size)
+		err = lang.UnpackArgs(b.Name(), args, kwargs, "low", &low, "high", &high, "size", &size)
 	}
 	if err != nil {
 		return nil, err
@@ -471,7 +471,7 @@ func fnRandint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 
 func fnManualSeed(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var seed int64
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "seed", &seed); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "seed", &seed); err != nil {
 		return nil, err
 	}
 	aten.ManualSeed(uint64(seed))
@@ -479,7 +479,7 @@ func fnManualSeed(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 }
 
 func fnGetRNGState(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	t, err := aten.RNGState()
@@ -491,7 +491,7 @@ func fnGetRNGState(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 
 func fnSetRNGState(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var st *Tensor
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "new_state", &st); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "new_state", &st); err != nil {
 		return nil, err
 	}
 	if st.t.DType() != aten.Uint8 {
@@ -505,7 +505,7 @@ func fnSetRNGState(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 
 func fnIsTensor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "obj", &x); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "obj", &x); err != nil {
 		return nil, err
 	}
 	return starlark.Bool(isTensor(x)), nil
@@ -513,7 +513,7 @@ func fnIsTensor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 
 func fnNumel(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x *Tensor
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "input", &x); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "input", &x); err != nil {
 		return nil, err
 	}
 	return starlark.MakeInt64(x.t.Numel()), nil
@@ -563,7 +563,7 @@ func fnEnableGrad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 
 func fnSetGradEnabled(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var mode bool
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "mode", &mode); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "mode", &mode); err != nil {
 		return nil, err
 	}
 	// Scripts run on the main OS thread (gotorch locks it), where the
@@ -573,7 +573,7 @@ func fnSetGradEnabled(thread *starlark.Thread, b *starlark.Builtin, args starlar
 }
 
 func fnIsGradEnabled(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	return starlark.Bool(aten.GradEnabled()), nil
@@ -581,7 +581,7 @@ func fnIsGradEnabled(thread *starlark.Thread, b *starlark.Builtin, args starlark
 
 func fnSetNumThreads(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var n int
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "n", &n); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "n", &n); err != nil {
 		return nil, err
 	}
 	if n < 1 {
@@ -592,7 +592,7 @@ func fnSetNumThreads(thread *starlark.Thread, b *starlark.Builtin, args starlark
 }
 
 func fnGetNumThreads(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	return starlark.MakeInt(aten.NumThreads()), nil
@@ -602,7 +602,7 @@ func fnUnique(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	var x *Tensor
 	sorted, inverse, counts := true, false, false
 	var dim starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "input", &x, "sorted?", &sorted, "return_inverse?", &inverse, "return_counts?", &counts, "dim?", &dim); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "input", &x, "sorted?", &sorted, "return_inverse?", &inverse, "return_counts?", &counts, "dim?", &dim); err != nil {
 		return nil, err
 	}
 	return x.unique(b.Name(), sorted, inverse, counts, dim)
@@ -687,7 +687,7 @@ func fnNorm(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	var p starlark.Value = starlark.String("fro")
 	var dim, dtype starlark.Value = starlark.None, starlark.None
 	keepdim := false
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "input", &x, "p?", &p, "dim?", &dim, "keepdim?", &keepdim, "dtype?", &dtype); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "input", &x, "p?", &p, "dim?", &dim, "keepdim?", &keepdim, "dtype?", &dtype); err != nil {
 		return nil, err
 	}
 	return x.norm(b.Name(), p, dim, keepdim, dtype)
@@ -747,13 +747,13 @@ func (x *Tensor) norm(fn string, p, dim starlark.Value, keepdim bool, dtype star
 
 var cudaModule = NewNamespace("torch.cuda", "-", "torch.cuda: CUDA devices (is_available, device_count, manual_seed_all).", starlark.StringDict{
 	"is_available": lang.Func("torch.cuda.is_available", "torch.cuda.is_available(): whether this libtorch has CUDA and a GPU is visible.", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		if err := lang.UnpackArgs(b.Name(), args, kwargs); err != nil {
 			return nil, err
 		}
 		return starlark.Bool(aten.CUDAAvailable()), nil
 	}),
 	"device_count": lang.Func("torch.cuda.device_count", "torch.cuda.device_count(): the number of visible GPUs.", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		if err := lang.UnpackArgs(b.Name(), args, kwargs); err != nil {
 			return nil, err
 		}
 		return starlark.MakeInt(aten.CUDADeviceCount()), nil

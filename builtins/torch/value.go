@@ -42,6 +42,10 @@ func New(t aten.Tensor) *Tensor { return newTensor(t) }
 // ATen returns the underlying tensor (for other builtin modules).
 func (x *Tensor) ATen() aten.Tensor { return x.t }
 
+// Set makes x refer to another tensor. Modules use it for to(device), so
+// that the values an optimizer already holds follow the move.
+func (x *Tensor) Set(t aten.Tensor) { x.t = t }
+
 func (x *Tensor) Type() string { return "Tensor" }
 func (x *Tensor) Freeze()      {} // tensors are native, mutable objects, as in PyTorch
 

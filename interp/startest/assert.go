@@ -141,7 +141,7 @@ func (a asserter) allclose(thread *starlark.Thread, b *starlark.Builtin, args st
 	var x, y starlark.Value
 	rtol, atol := 1e-5, 1e-8
 	var msg string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "a", &x, "b", &y, "rtol?", &rtol, "atol?", &atol, "msg?", &msg); err != nil {
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "a", &x, "b", &y, "rtol?", &rtol, "atol?", &atol, "msg?", &msg); err != nil {
 		return nil, err
 	}
 	if problem := closeness(x, y, rtol, atol); problem != "" {

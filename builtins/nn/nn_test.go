@@ -1,0 +1,11 @@
+package nn
+
+import (
+	"testing"
+
+	"github.com/dadash/dadash/interp/startest"
+)
+
+func TestStar(t *testing.T) {
+	startest.Run(t, "testdata/*.star")
+}
