@@ -5,5 +5,6 @@ package main
 
 import (
 	_ "github.com/dadash/dadash/builtins/nn"
+	_ "github.com/dadash/dadash/builtins/optim"
 	_ "github.com/dadash/dadash/builtins/torch"
 )
