@@ -178,6 +178,8 @@ func (h *Host) newSession(argv []string, stdout io.Writer) *session {
 		"Ellipsis":   lang.Ellipsis,
 		"pow":        starlark.NewBuiltin("pow", pyPow),
 		"format":     starlark.NewBuiltin("format", pyFormat),
+		"sum":        starlark.NewBuiltin("sum", pySum),
+		"round":      starlark.NewBuiltin("round", pyRound),
 		"__matmul__": starlark.NewBuiltin("@", makeMatmulOperand),
 	}
 	for k, v := range h.modules {

@@ -86,3 +86,63 @@ func makeMatmulOperand(thread *starlark.Thread, b *starlark.Builtin, args starla
 	}
 	return matmulOperand{v}, nil
 }
+
+// pySum is Python's sum(iterable, start=0), with + so that tensors add up.
+func pySum(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var it starlark.Iterable
+	var acc starlark.Value = starlark.MakeInt(0)
+	if err := starlark.UnpackArgs("sum", args, kwargs, "iterable", &it, "start?", &acc); err != nil {
+		return nil, err
+	}
+	iter := it.Iterate()
+	defer iter.Done()
+	var x starlark.Value
+	for iter.Next(&x) {
+		v, err := starlark.Binary(syntax.PLUS, acc, x)
+		if err != nil {
+			return nil, fmt.Errorf("sum: %w", err)
+		}
+		acc = v
+	}
+	return acc, nil
+}
+
+// pyRound is Python's round(number, ndigits=None): half to even; an int
+// without ndigits.
+func pyRound(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var x, nd starlark.Value = nil, starlark.None
+	if err := starlark.UnpackArgs("round", args, kwargs, "number", &x, "ndigits?", &nd); err != nil {
+		return nil, err
+	}
+	if i, ok := x.(starlark.Int); ok && nd == starlark.None {
+		return i, nil
+	}
+	f, ok := starlark.AsFloat(x)
+	if !ok {
+		if n, isNum := x.(interface {
+			NumericData() ([]float64, []int64, error)
+		}); isNum {
+			d, _, err := n.NumericData()
+			if err != nil || len(d) != 1 {
+				return nil, fmt.Errorf("round: a tensor must have one element")
+			}
+			f = d[0]
+		} else {
+			return nil, fmt.Errorf("round: %s is not a number", x.Type())
+		}
+	}
+	if nd == starlark.None {
+		r := math.RoundToEven(f)
+		if math.IsInf(r, 0) || math.IsNaN(r) {
+			return nil, fmt.Errorf("round: cannot convert %v to an integer", f)
+		}
+		bf, _ := new(big.Float).SetFloat64(r).Int(nil)
+		return starlark.MakeBigInt(bf), nil
+	}
+	n, err := starlark.AsInt32(nd)
+	if err != nil {
+		return nil, fmt.Errorf("round: ndigits must be an int")
+	}
+	p := math.Pow(10, float64(n))
+	return starlark.Float(math.RoundToEven(f*p) / p), nil
+}

@@ -593,6 +593,21 @@ func NewLayerNorm(shape []int64, eps float64, affine bool, f factory) (*Module, 
 	return m, nil
 }
 
+// NewLayerNormDefault is nn.LayerNorm(dim, elementwise_affine=affine).
+func NewLayerNormDefault(dim int64, affine bool) (*Module, error) {
+	return NewLayerNorm([]int64{dim}, 1e-5, affine, factory{dtype: aten.Float32})
+}
+
+// NewConv2dDefault is nn.Conv2d(in, out, k, stride, padding, bias=bias).
+func NewConv2dDefault(in, out, k, stride, padding int64, bias bool) (*Module, error) {
+	return NewConv2d(in, out, []int64{k, k}, []int64{stride, stride}, []int64{padding, padding}, []int64{1, 1}, "", 1, bias, factory{dtype: aten.Float32})
+}
+
+// NewBatchNorm2dDefault is nn.BatchNorm2d(num).
+func NewBatchNorm2dDefault(num int64) (*Module, error) {
+	return NewBatchNorm(2, num, 1e-5, starlark.Float(0.1), true, true, factory{dtype: aten.Float32})
+}
+
 func layerNormForward(thread *starlark.Thread, m *Module, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	x, err := input1(m, args, kwargs)
 	if err != nil {

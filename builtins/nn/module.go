@@ -47,6 +47,9 @@ type Module struct {
 	ExtraRepr func(m *Module) string
 	// Indexed containers (Sequential, ModuleList) name children 0, 1, ...
 	indexed bool
+	// methods added by the code that built this module (e.g. a model's
+	// freeze_backbone), looked up after the common ones.
+	extra map[string]moduleMethod
 }
 
 var (
@@ -467,8 +470,24 @@ func (m *Module) Attr(name string) (starlark.Value, error) {
 	if fn, ok := moduleMethods[name]; ok {
 		return starlark.NewBuiltin(name, fn.fn).BindReceiver(m), nil
 	}
+	if fn, ok := m.extra[name]; ok {
+		return starlark.NewBuiltin(name, fn.fn).BindReceiver(m), nil
+	}
 	return nil, nil
 }
+
+// AddMethod gives this module an extra method; doc is shown by help()
+// under "<TypeName>.<name>".
+func (m *Module) AddMethod(name, doc string, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)) {
+	if m.extra == nil {
+		m.extra = map[string]moduleMethod{}
+	}
+	m.extra[name] = moduleMethod{fn, doc}
+	lang.SetDoc(m.typeName+"."+name, doc)
+}
+
+// SetForward replaces the module's forward function.
+func (m *Module) SetForward(f ForwardFunc) { m.forward = f; m.pyForward = nil }
 
 func (m *Module) AttrNames() []string {
 	var names []string
@@ -478,6 +497,9 @@ func (m *Module) AttrNames() []string {
 	names = append(names, m.attrOrder...)
 	names = append(names, "training")
 	for n := range moduleMethods {
+		names = append(names, n)
+	}
+	for n := range m.extra {
 		names = append(names, n)
 	}
 	sort.Strings(names)

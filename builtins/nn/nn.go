@@ -77,6 +77,10 @@ func init() {
 		"init":              initModule,
 	}
 	NN = torch.NewNamespace("nn", "-", docNN, members)
+	// torch.nn and torch.jit live here (they need modules); PyTorch code
+	// reaches them through torch.
+	torch.Module.Members()["nn"] = NN
+	torch.Module.Members()["jit"] = jitModule
 	lang.Register(lang.Module{Name: "nn", Value: NN, Doc: docNN})
 }
 

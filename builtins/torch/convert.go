@@ -249,6 +249,12 @@ func fromRets(opname string, rs []aten.Ret) starlark.Value {
 	return &ReturnTuple{name: strings.TrimPrefix(opname, "aten::"), names: names, vals: vals}
 }
 
+// NewReturnTuple makes a named tuple of results (e.g. a model's
+// (embedding, features)) that unpacks like a tuple and has attributes.
+func NewReturnTuple(name string, names []string, vals []starlark.Value) *ReturnTuple {
+	return &ReturnTuple{name: name, names: names, vals: starlark.Tuple(vals)}
+}
+
 // ReturnTuple is PyTorch's named tuple of results (torch.return_types.max):
 // indexable, unpackable, and with attributes (.values, .indices).
 type ReturnTuple struct {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/dadash/dadash/lang"
 	"os"
+	"path/filepath"
 	"strings"
 	"unsafe"
 
@@ -11,22 +12,27 @@ import (
 
 	"github.com/dadash/dadash/builtins/torch/aten"
 	"github.com/dadash/dadash/builtins/torch/npy"
+	"github.com/dadash/dadash/builtins/torch/ptfile"
 	"github.com/dadash/dadash/builtins/torch/safetensors"
 )
 
 const docSave = `torch.save(obj, path)
 
 Writes a tensor, or a dict of name -> tensor, to path atomically (a temporary
-file renamed into place). The format is safetensors (https://huggingface.co/docs/safetensors):
-an 8-byte header length, a JSON header of names, dtypes, shapes and offsets,
-then the raw little-endian data; Python reads it with safetensors.torch.load_file.
-A path ending in .npy writes a NumPy array instead (tensors only).`
+file renamed into place). The format follows the file name:
+  .pth / .pt   PyTorch's own zip format (a dict of tensors): Python's torch.load reads it
+  .npy         a NumPy array (one tensor)
+  otherwise    safetensors (https://huggingface.co/docs/safetensors): an 8-byte header
+               length, a JSON header of names, dtypes, shapes and offsets, then the raw
+               little-endian data; Python reads it with safetensors.torch.load_file.`
 
 const docLoad = `torch.load(path, map_location=None)
 
 Reads what torch.save wrote: a tensor, or a dict of name -> tensor (in file
-order). Any safetensors file works; .npy files give a tensor. map_location
-("cpu", "cuda:0") moves the tensors to that device.`
+order). Any safetensors file works; .npy files give a tensor; .pth/.pt files
+written by PyTorch's torch.save (zip format) give their tensors by dotted
+name (nested dicts such as {"state_dict": ...} become "state_dict.name").
+map_location ("cpu", "cuda:0") moves the tensors to that device.`
 
 // rawBytes copies a tensor's elements (on the CPU, contiguous) as bytes.
 func rawBytes(t aten.Tensor) ([]byte, error) {
@@ -69,6 +75,9 @@ func fnSave(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			return nil, fmt.Errorf("%s: a .npy file holds one tensor, got a %s", b.Name(), obj.Type())
 		}
 		return starlark.None, saveNpy(b.Name(), t.t, path)
+	}
+	if isPickle(path) {
+		return starlark.None, savePickle(b.Name(), obj, path)
 	}
 	var tensors []safetensors.Tensor
 	kind := "dict"
@@ -148,6 +157,29 @@ func fnLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			return nil, fmt.Errorf("%s: %w", b.Name(), err)
 		}
 		return place(t)
+	}
+	if isPickle(path) {
+		items, err := ptfile.Read(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Name(), err)
+		}
+		d := starlark.NewDict(len(items))
+		for _, it := range items {
+			dt, ok := dtypeByName(it.DType)
+			if !ok {
+				return nil, fmt.Errorf("%s: %s: tensor %q has dtype %s, which dadash does not support", b.Name(), path, it.Name, it.DType)
+			}
+			t, err := fromRaw(it.Data, dt, it.Shape)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: tensor %q: %w", b.Name(), path, it.Name, err)
+			}
+			v, err := place(t)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", b.Name(), err)
+			}
+			d.SetKey(starlark.String(it.Name), v)
+		}
+		return d, nil
 	}
 	f, err := safetensors.Read(path)
 	if err != nil {
@@ -239,4 +271,44 @@ func fnLoadNpy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	return newTensor(t), nil
+}
+
+func isPickle(path string) bool {
+	return strings.HasSuffix(path, ".pth") || strings.HasSuffix(path, ".pt")
+}
+
+// savePickle writes a dict of name -> tensor as torch.save does, so Python's
+// torch.load reads it; written to a temporary file and renamed into place.
+func savePickle(fn string, obj starlark.Value, path string) error {
+	d, ok := obj.(*starlark.Dict)
+	if !ok {
+		return fmt.Errorf("%s: a .pth/.pt file written by dadash holds a dict of name -> tensor (a state dict), got %s", fn, obj.Type())
+	}
+	var items []aten.Named
+	for _, kv := range d.Items() {
+		k, ok1 := kv[0].(starlark.String)
+		t, ok2 := kv[1].(*Tensor)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("%s: a state dict maps names to tensors; got %s -> %s", fn, kv[0].Type(), kv[1].Type())
+		}
+		items = append(items, aten.Named{Name: string(k), Tensor: t.t})
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("%s: %w", fn, err)
+	}
+	tmp.Close()
+	if err := aten.PickleSave(tmp.Name(), items); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("%s: %w", fn, err)
+	}
+	if f, err := os.Open(tmp.Name()); err == nil {
+		f.Sync()
+		f.Close()
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("%s: %w", fn, err)
+	}
+	return nil
 }

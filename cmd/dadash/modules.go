@@ -4,7 +4,9 @@ package main
 // with lang.Register in its init, so a blank import is all it takes.
 
 import (
+	_ "github.com/dadash/dadash/builtins/checkpoint"
 	_ "github.com/dadash/dadash/builtins/data"
+	_ "github.com/dadash/dadash/builtins/models"
 	_ "github.com/dadash/dadash/builtins/nn"
 	_ "github.com/dadash/dadash/builtins/optim"
 	_ "github.com/dadash/dadash/builtins/torch"

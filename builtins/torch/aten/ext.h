@@ -125,6 +125,21 @@ const char *dd_index(dd_tensor self, const dd_index_item *items, int64_t n, dd_t
 const char *dd_index_put(dd_tensor self, const dd_index_item *items, int64_t n, dd_tensor value,
                          double scalar);
 
+/* A dict of name -> tensor written as torch.save does (zip format). */
+const char *dd_pickle_save(const char *path, const char **names, const dd_tensor *tensors, int64_t n);
+
+/* TorchScript modules. */
+typedef void *dd_jit; /* torch::jit::Module* */
+const char *dd_jit_load(const char *path, dd_jit *out);
+void dd_jit_free(dd_jit m);
+const char *dd_jit_define(const char *source, const char **names, const dd_tensor *tensors, int64_t n,
+                          dd_jit *out);
+const char *dd_jit_save(dd_jit m, const char *path);
+/* Names and tensors come back as malloc'd arrays (names malloc'd strings). */
+const char *dd_jit_named(dd_jit m, int32_t buffers, char ***names, dd_tensor **tensors, int64_t *n);
+const char *dd_jit_train(dd_jit m, int32_t on);
+const char *dd_jit_forward(dd_jit m, const dd_tensor *inputs, int64_t n, dd_tensor **outs, int64_t *nout);
+
 /* Runtime. */
 void dd_set_num_threads(int32_t n);
 int32_t dd_get_num_threads(void);
