@@ -1,0 +1,263 @@
+package checkpoint
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	_ "github.com/dadash/dadash/builtins/optim"
+	"github.com/dadash/dadash/builtins/torch"
+	"github.com/dadash/dadash/builtins/torch/aten"
+	"github.com/dadash/dadash/builtins/torch/safetensors"
+	"github.com/dadash/dadash/interp/startest"
+)
+
+// testHelpers gives .star tests a scratch folder and file tools.
+func testHelpers(t *testing.T) startest.Option {
+	dir := t.TempDir()
+	builtin := func(name string, fn func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)) *starlark.Builtin {
+		return starlark.NewBuiltin(name, func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			return fn(args, kwargs)
+		})
+	}
+	return startest.Predeclared(starlark.StringDict{
+		"tmpdir": builtin("tmpdir", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			d, err := os.MkdirTemp(dir, "star")
+			return starlark.String(d), err
+		}),
+		// copy_file(src, dst, size=-1) copies the first size bytes (all with -1).
+		"copy_file": builtin("copy_file", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var src, dst string
+			size := -1
+			if err := starlark.UnpackArgs("copy_file", args, kwargs, "src", &src, "dst", &dst, "size?", &size); err != nil {
+				return nil, err
+			}
+			b, err := os.ReadFile(src)
+			if err != nil {
+				return nil, err
+			}
+			if size >= 0 && size < len(b) {
+				b = b[:size]
+			}
+			return starlark.None, os.WriteFile(dst, b, 0o644)
+		}),
+		"file_size": builtin("file_size", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path string
+			if err := starlark.UnpackArgs("file_size", args, kwargs, "path", &path); err != nil {
+				return nil, err
+			}
+			st, err := os.Stat(path)
+			if err != nil {
+				return nil, err
+			}
+			return starlark.MakeInt64(st.Size()), nil
+		}),
+		"write_file": builtin("write_file", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path, data string
+			if err := starlark.UnpackArgs("write_file", args, kwargs, "path", &path, "data", &data); err != nil {
+				return nil, err
+			}
+			return starlark.None, os.WriteFile(path, []byte(data), 0o644)
+		}),
+		"list_dir": builtin("list_dir", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var path string
+			if err := starlark.UnpackArgs("list_dir", args, kwargs, "path", &path); err != nil {
+				return nil, err
+			}
+			ents, err := os.ReadDir(path)
+			if err != nil {
+				return nil, err
+			}
+			var names []starlark.Value
+			for _, e := range ents {
+				names = append(names, starlark.String(e.Name()))
+			}
+			return starlark.NewList(names), nil
+		}),
+	})
+}
+
+func TestStar(t *testing.T) {
+	startest.Run(t, "testdata/*.star", testHelpers(t))
+}
+
+// saveTensors writes a checkpoint holding epoch and a float32 tensor of n
+// elements, all equal to epoch, through the same code as checkpoint.save.
+func saveTensors(t testing.TB, path string, epoch int, n int) {
+	vals := make([]float32, n)
+	for i := range vals {
+		vals[i] = float32(epoch)
+	}
+	w, err := aten.FromFloat32s(vals, int64(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := []starlark.Tuple{
+		{starlark.String("epoch"), starlark.MakeInt(epoch)},
+		{starlark.String("w"), torch.New(w)},
+	}
+	if err := save(&starlark.Thread{}, path, objects); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkIntact loads path and checks that it is one whole checkpoint.
+func checkIntact(t *testing.T, path string, n int) int {
+	t.Helper()
+	ck, err := load(path, nil)
+	if err != nil {
+		t.Fatalf("the checkpoint no longer loads: %v", err)
+	}
+	epoch, _ := starlark.AsInt32(ck.values["epoch"])
+	w := ck.values["w"].(*torch.Tensor).ATen()
+	vals, err := w.Float32s()
+	if err != nil || len(vals) != n {
+		t.Fatalf("w: %d values, err %v", len(vals), err)
+	}
+	for i, v := range vals {
+		if v != float32(epoch) {
+			t.Fatalf("w[%d] = %v in the checkpoint of epoch %d: a mix of two saves", i, v, epoch)
+		}
+	}
+	return epoch
+}
+
+// TestCrashChild is the writer that TestCrashDuringSave kills: it saves
+// epochs 2, 3, ... to the same path until it is killed.
+func TestCrashChild(t *testing.T) {
+	path := os.Getenv("DADASH_CHECKPOINT_CRASH_PATH")
+	if path == "" {
+		t.Skip("run by TestCrashDuringSave")
+	}
+	for epoch := 2; ; epoch++ {
+		saveTensors(t, path, epoch, crashElems)
+	}
+}
+
+const crashElems = 8 << 20 // 32 MiB of float32: long enough to kill mid-write
+
+// TestCrashDuringSave kills a process while it writes a checkpoint over an
+// existing one, and checks that the path still holds a whole checkpoint
+// (the old one, or a newer complete one), never a torn file.
+func TestCrashDuringSave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes about 100 MB")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ck.safetensors")
+	saveTensors(t, path, 1, crashElems)
+	for round := 0; round < 3; round++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
+		cmd.Env = append(os.Environ(), "DADASH_CHECKPOINT_CRASH_PATH="+path)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill the writer once its temporary file has some data in it.
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			tmps, _ := filepath.Glob(filepath.Join(dir, ".ck.safetensors.tmp*"))
+			if len(tmps) > 0 {
+				if st, err := os.Stat(tmps[0]); err == nil && st.Size() > 0 {
+					break
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		epoch := checkIntact(t, path, crashElems)
+		tmps, _ := filepath.Glob(filepath.Join(dir, ".ck.safetensors.tmp*"))
+		t.Logf("round %d: the path holds epoch %d; %d partial temporary file(s) left by the killed writer", round, epoch, len(tmps))
+		for _, tmp := range tmps {
+			os.Remove(tmp)
+		}
+	}
+}
+
+// TestFormat checks the documented layout: tensors named by their path,
+// and the structure as JSON in the "dadash.checkpoint" metadata entry.
+func TestFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ck.safetensors")
+	w, _ := aten.FromFloat64s([]float64{1, 2, 3, 4}, 2, 2)
+	i, _ := aten.FromInt64s([]int64{7}, 1)
+	model := starlark.NewDict(2)
+	model.SetKey(starlark.String("fc.weight"), torch.New(w))
+	state := starlark.NewDict(1)
+	state.SetKey(starlark.MakeInt(0), torch.New(i))
+	objects := []starlark.Tuple{
+		{starlark.String("model"), model},
+		{starlark.String("opt"), starlark.NewList([]starlark.Value{state, starlark.Tuple{starlark.Float(0.9), starlark.Float(1)}})},
+		{starlark.String("epoch"), starlark.MakeInt(3)},
+	}
+	if err := save(&starlark.Thread{}, path, objects); err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, st := range f.Tensors {
+		names = append(names, st.Name+":"+st.DType)
+	}
+	if got := strings.Join(names, " "); got != "model/fc.weight:F64 opt/0/0:I64" {
+		t.Errorf("tensors: %s", got)
+	}
+	if f.Metadata["format"] != "pt" {
+		t.Errorf("format metadata %q", f.Metadata["format"])
+	}
+	var desc map[string]any
+	if err := json.Unmarshal([]byte(f.Metadata["dadash.checkpoint"]), &desc); err != nil {
+		t.Fatal(err)
+	}
+	if desc["format"] != "dadash.checkpoint" || desc["version"] != 1.0 || desc["created"] == "" || desc["libtorch"] == "" {
+		t.Errorf("description header: %v", desc)
+	}
+	items, _ := json.Marshal(desc["items"])
+	want := `[{"name":"model","type":"dict","value":{"dict":[["fc.weight",{"tensor":"model/fc.weight"}]]}},` +
+		`{"name":"opt","type":"list","value":[{"dict":[[0,{"tensor":"opt/0/0"}]]},{"tuple":[0.9,1]}]},` +
+		`{"name":"epoch","type":"int","value":3}]`
+	if string(items) != want {
+		t.Errorf("items:\n got %s\nwant %s", items, want)
+	}
+	// Floats keep a point in the raw JSON, so Python's json reads them as floats.
+	if !strings.Contains(f.Metadata["dadash.checkpoint"], `{"tuple":[0.9,1.0]}`) {
+		t.Errorf("raw description: %s", f.Metadata["dadash.checkpoint"])
+	}
+}
+
+// TestCorrupt: a valid safetensors file with a broken description, and
+// files that are not checkpoints, give errors naming the file.
+func TestCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]map[string]string{
+		"json.safetensors":    {"dadash.checkpoint": `{"format": "dadash.checkpoint", "version": 1, "items": [`},
+		"node.safetensors":    {"dadash.checkpoint": `{"version": 1, "items": [{"name": "x", "value": {"set": [1]}}]}`},
+		"missing.safetensors": {"dadash.checkpoint": `{"version": 1, "items": [{"name": "x", "value": {"tensor": "x"}}]}`},
+		"newer.safetensors":   {"dadash.checkpoint": `{"version": 2, "items": []}`},
+		"plain.safetensors":   {"format": "pt"},
+	}
+	wants := map[string]string{
+		"json.safetensors":    "corrupt checkpoint description",
+		"node.safetensors":    `item "x": unknown node kind "set"`,
+		"missing.safetensors": `refers to tensor "x", which the file does not hold`,
+		"newer.safetensors":   "written by a newer dadash",
+		"plain.safetensors":   "is not a dadash checkpoint",
+	}
+	for name, meta := range cases {
+		path := filepath.Join(dir, name)
+		if err := safetensors.Write(path, nil, meta); err != nil {
+			t.Fatal(err)
+		}
+		_, err := load(path, nil)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), wants[name]) {
+			t.Errorf("%s: error %v, want one naming the file and saying %q", name, err, wants[name])
+		}
+	}
+}
