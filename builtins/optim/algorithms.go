@@ -31,12 +31,12 @@ type hyperParam struct {
 // hyper is a parameter group's hyperparameters, read afresh at every step
 // so that scripts and schedulers can change them between steps.
 type hyper struct {
-	lr, eps, weightDecay      float64
-	beta1, beta2              float64
-	momentum, dampening       float64
-	amsgrad, nesterov, maxim  bool
-	raw                       map[string]starlark.Value // as the group holds them, for messages
-	lrSet, momentumSet, wdSet bool
+	lr, eps, weightDecay        float64
+	beta1, beta2                float64
+	momentum, dampening         float64
+	amsgrad, nesterov, maximize bool
+	raw                         map[string]starlark.Value // as the group holds them, for messages
+	lrSet, wdSet                bool
 }
 
 // algorithm describes one optimizer class.
@@ -174,7 +174,7 @@ func (a *algorithm) parse(get func(string) (starlark.Value, bool), partial bool)
 			case "weight_decay":
 				h.weightDecay, h.wdSet = f, true
 			case "momentum":
-				h.momentum, h.momentumSet = f, true
+				h.momentum = f
 			case "dampening":
 				h.dampening = f
 			}
@@ -201,7 +201,7 @@ func (a *algorithm) parse(get func(string) (starlark.Value, bool), partial bool)
 			case "nesterov":
 				h.nesterov = bool(b)
 			case "maximize":
-				h.maxim = bool(b)
+				h.maximize = bool(b)
 			}
 		}
 	}
@@ -278,7 +278,7 @@ func alpha(f float64) aten.Arg { return aten.KW("alpha", aten.F(f)) }
 func sgdUpdate(h *hyper, p, grad aten.Tensor, st *paramState) error {
 	dp := grad
 	var err error
-	if h.maxim {
+	if h.maximize {
 		if dp, err = run("neg", aten.T(dp)); err != nil {
 			return err
 		}
@@ -355,7 +355,7 @@ func adamUpdate(h *hyper, decoupled bool, p, grad aten.Tensor, st *paramState) e
 		}
 	}
 	var err error
-	if h.maxim {
+	if h.maximize {
 		if grad, err = run("neg", aten.T(grad)); err != nil {
 			return err
 		}
