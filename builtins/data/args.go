@@ -84,3 +84,16 @@ func sizeArg(fn string, v starlark.Value) (h, w int, square bool, err error) {
 	}
 	return vals[0], vals[1], false, nil
 }
+
+// number unpacks an int or a float (starlark.UnpackArgs wants a Float for
+// a *float64, but size-like settings such as scale=255 are written as ints).
+type number float64
+
+func (n *number) Unpack(v starlark.Value) error {
+	f, ok := starlark.AsFloat(v)
+	if !ok {
+		return fmt.Errorf("got %s, want a number", v.Type())
+	}
+	*n = number(f)
+	return nil
+}

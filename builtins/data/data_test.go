@@ -56,6 +56,17 @@ func fileHelpers(t *testing.T) startest.Option {
 			}
 			return starlark.None, os.Truncate(path, int64(size))
 		}),
+		"copy_file": fn("copy_file", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var src, dst string
+			if err := starlark.UnpackArgs("copy_file", args, kwargs, "src", &src, "dst", &dst); err != nil {
+				return nil, err
+			}
+			b, err := os.ReadFile(src)
+			if err != nil {
+				return nil, err
+			}
+			return starlark.None, os.WriteFile(dst, b, 0o644)
+		}),
 		"file_size": fn("file_size", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			var path string
 			if err := starlark.UnpackArgs("file_size", args, kwargs, "path", &path); err != nil {

@@ -439,7 +439,7 @@ func fnLoader(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		if shuffle {
 			return nil, fmt.Errorf("%s: give either sampler= or shuffle=True, not both", b.Name())
 		}
-		if s.n != d.Len() {
+		if s.n != d.Len() || s.dataset != d.desc() {
 			return nil, fmt.Errorf("%s: the sampler is for %s (%d images), the dataset %s has %d", b.Name(), s.dataset, s.n, d.desc(), d.Len())
 		}
 		l.sampler = s

@@ -211,7 +211,7 @@ func (s *Sampler) load(fn string, st starlark.IterableMapping) error {
 		return err
 	}
 	if k, _ := starlark.AsString(kind); k != s.kind {
-		return fmt.Errorf("%s: the state is of a %s sampler, this is a %s sampler", fn, kind, s.kind)
+		return fmt.Errorf("%s: the state is of a %s sampler, this is a %s sampler", fn, k, s.kind)
 	}
 	check := func(key string, want int) error {
 		v, err := get(key)

@@ -53,10 +53,11 @@ func fnRandomResizedCrop(thread *starlark.Thread, b *starlark.Builtin, args star
 }
 
 func fnFlip(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	p := 0.5
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "p?", &p); err != nil {
+	pn := number(0.5)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "p?", &pn); err != nil {
 		return nil, err
 	}
+	p := float64(pn)
 	if p < 0 || p > 1 {
 		return nil, fmt.Errorf("%s: p must be a probability in [0, 1], got %g", b.Name(), p)
 	}
@@ -91,11 +92,14 @@ func fnCenterCrop(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 }
 
 func fnToTensor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	scale := 1.0
+	scale := number(1)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "scale?", &scale); err != nil {
 		return nil, err
 	}
-	return single(&toTensor{scale: scale}), nil
+	if scale <= 0 {
+		return nil, fmt.Errorf("%s: scale must be positive, got %g", b.Name(), float64(scale))
+	}
+	return single(&toTensor{scale: float64(scale)}), nil
 }
 
 func fnNormalize(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
