@@ -252,6 +252,7 @@ func init() {
 		"resnet50":         lang.Func("models.resnet50", docResNet("resnet50", 2048), resnetFn("resnet50")),
 		"resnet101":        lang.Func("models.resnet101", docResNet("resnet101", 2048), resnetFn("resnet101")),
 		"small_cnn":        lang.Func("models.small_cnn", docSmallCNN, fnSmallCNN),
+		"bninception":      lang.Func("models.bninception", docBNInception, fnBNInception),
 		"load_torchscript": lang.Func("models.load_torchscript", docLoadTorchScript, fnLoadTorchScript),
 		"load_weights":     lang.Func("models.load_weights", docLoadWeights, fnLoadWeights),
 		"read_weights":     lang.Func("models.read_weights", "models.read_weights(path): the tensors of a .safetensors, .pth or .pt state-dict file, as a dict of name -> tensor.", fnReadWeights),
