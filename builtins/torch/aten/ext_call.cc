@@ -41,7 +41,7 @@ void build_ops_table() {
     bool skip = false;
     for (const auto &a : schema.arguments()) {
       // out= variants and named-dimension overloads are not offered.
-      if (a.is_out() || a.type()->str().find("Dimname") != std::string::npos) skip = true;
+      if (a.is_out() || a.real_type()->str().find("Dimname") != std::string::npos) skip = true;
     }
     if (skip) continue;
     auto &e = (*ops_by_name)[on.name];
