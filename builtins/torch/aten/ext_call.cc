@@ -40,9 +40,14 @@ void build_ops_table() {
     const auto &schema = h->schema();
     bool skip = false;
     for (const auto &a : schema.arguments()) {
-      // out= variants and named-dimension overloads are not offered.
-      if (a.is_out() || a.real_type()->str().find("Dimname") != std::string::npos) skip = true;
+      // out= variants are not offered.
+      if (a.is_out()) skip = true;
     }
+    // Nor are named-dimension overloads (their Dimname arguments read as str).
+    const auto &ov = on.overload_name;
+    if (ov.find("Dimname") != std::string::npos || ov == "names" || ov.rfind("names_", 0) == 0 ||
+        (ov.size() > 6 && ov.compare(ov.size() - 6, 6, "_names") == 0))
+      skip = true;
     if (skip) continue;
     auto &e = (*ops_by_name)[on.name];
     if (!e) {
