@@ -71,13 +71,13 @@ func precompute(lo, hi int, in0, in1 float64, out int) coeffs {
 
 func clip8(v int32) uint8 {
 	v >>= precisionBits
+	if uint32(v) <= 255 { // one comparison in the common case
+		return uint8(v)
+	}
 	if v < 0 {
 		return 0
 	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
+	return 255
 }
 
 // Resize scales the whole image to w x h (Pillow's resize with BILINEAR).
