@@ -24,12 +24,12 @@ func synthImage(r *rng, c, w, h int) *image.RGBA {
 	// Golden-ratio hues keep neighbouring classes far apart in colour.
 	hue := math.Mod(float64(c)*0.618033988749895, 1)
 	base := hsv(hue, 0.65, 0.85)
-	other := hsv(math.Mod(hue+0.5, 1), 0.5, 0.35)
+	other := hsv(hue, 0.9, 0.3) // a dark shade of the same hue keeps the mean colour class-specific
 	angle := float64((c*47)%180) * math.Pi / 180
 	freq := 2 + float64(c%5)*1.5 // stripes across the image
 	ca, sa := math.Cos(angle), math.Sin(angle)
 	phase := r.Uniform(0, 2*math.Pi)
-	gain := r.Uniform(0.8, 1.15)
+	gain := r.Uniform(0.9, 1.1)
 	bx := (0.25 + 0.5*math.Mod(float64(c)*0.37, 1)) + r.Uniform(-0.08, 0.08)
 	by := (0.25 + 0.5*math.Mod(float64(c)*0.71, 1)) + r.Uniform(-0.08, 0.08)
 	rad := 0.12 + 0.08*float64(c%3)
