@@ -296,14 +296,13 @@ func (p *pass) stop() {
 	p.l.mu.Unlock()
 }
 
-// Iterate starts the next epoch (see set_epoch and load_state_dict).
+// Iterate starts the next epoch (see set_epoch and load_state_dict). Each
+// pass has its own goroutines, so nested loops over one loader work; the
+// newest is the one state_dict describes.
 func (l *Loader) Iterate() starlark.Iterator {
 	l.mu.Lock()
 	epoch, skip := l.epoch, l.resume
 	l.epoch, l.resume = epoch+1, 0
-	if l.cur != nil {
-		l.cur.cancel() // a new for loop abandons an unfinished one
-	}
 	l.mu.Unlock()
 	if l.sampler != nil {
 		l.sampler.epoch = epoch

@@ -101,3 +101,38 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// TestDCTScaling: decoding a JPEG at a reduced DCT scale before a big
+// downscale gives nearly the full decode's result.
+func TestDCTScaling(t *testing.T) {
+	data, err := synthJPEG(newRNG(5), 3, 1000, 800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []*Transform{
+		{ops: []op{&resize{short: 100}, &toTensor{scale: 1}}},
+		{ops: []op{&randomResizedCrop{h: 64, w: 64, scale: [2]float64{0.5, 1}, ratio: [2]float64{3.0 / 4, 4.0 / 3}}, &toTensor{scale: 1}}},
+	} {
+		var outs [2]*chw
+		for k, dct := range []bool{false, true} {
+			s := &sample{path: "x.jpg", data: data, w: 1000, h: 800, rng: newRNG(9), dct: dct}
+			if err := tr.run(s); err != nil {
+				t.Fatal(err)
+			}
+			outs[k] = s.t
+		}
+		a, b := outs[0], outs[1]
+		if a.C != b.C || a.H != b.H || a.W != b.W {
+			t.Fatalf("%s: sizes %dx%d and %dx%d", tr, a.W, a.H, b.W, b.H)
+		}
+		sum := 0.0
+		for i := range a.Data {
+			sum += math.Abs(float64(a.Data[i] - b.Data[i]))
+		}
+		mean := sum / float64(len(a.Data)) * 255
+		t.Logf("%s: %.2f grey levels", tr, mean)
+		if mean > 2.5 || mean == 0 {
+			t.Errorf("%s: DCT-scaled decode differs by %.2f grey levels on average (want small but nonzero: it must have been used)", tr, mean)
+		}
+	}
+}
