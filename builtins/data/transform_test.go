@@ -1,7 +1,9 @@
 package data
 
 import (
+	"encoding/binary"
 	"math"
+	"os"
 	"testing"
 )
 
@@ -134,5 +136,41 @@ func TestDCTScaling(t *testing.T) {
 		if mean > 2.5 || mean == 0 {
 			t.Errorf("%s: DCT-scaled decode differs by %.2f grey levels on average (want small but nonzero: it must have been used)", tr, mean)
 		}
+	}
+}
+
+// TestEvalTransformMatchesTorchvision: decode, resize, centre crop,
+// to_tensor and normalize give torchvision + PIL's float32 values exactly
+// (testdata/gen_golden.py).
+func TestEvalTransformMatchesTorchvision(t *testing.T) {
+	raw, err := os.ReadFile("testdata/eval_golden.f32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float32, len(raw)/4)
+	for i := range want {
+		want[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	s, err := openFile("imgproc/testdata/golden/input.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.rng, s.dct = newRNG(0), false
+	tr := &Transform{ops: []op{grayscaleToRGB{}, &resize{short: 64}, &centerCrop{h: 56, w: 56}, &toTensor{scale: 1}, &normalize{mean: imagenetMean, std: imagenetStd}}}
+	if err := tr.run(s); err != nil {
+		t.Fatal(err)
+	}
+	got := s.t
+	if got.C != 3 || got.H != 56 || got.W != 56 || len(got.Data) != len(want) {
+		t.Fatalf("got %dx%dx%d, want 3x56x56", got.C, got.H, got.W)
+	}
+	bad := 0
+	for i := range want {
+		if got.Data[i] != want[i] {
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d values differ from torchvision's", bad, len(want))
 	}
 }
