@@ -237,10 +237,11 @@ func (l *Loader) startPass(epoch, skip int) *pass {
 	p.slots = make(chan struct{}, l.prefetch)
 	tasks := make(chan func(), 2*l.workers)
 	p.wg.Add(1 + l.workers)
+	first := p.next // the consumer owns p.next from here on
 	go func() {
 		defer p.wg.Done()
 		defer close(tasks)
-		for b := p.next; b < len(p.batches); b++ {
+		for b := first; b < len(p.batches); b++ {
 			select {
 			case p.slots <- struct{}{}:
 			case <-p.ctx.Done():
