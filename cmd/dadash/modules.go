@@ -6,6 +6,7 @@ package main
 import (
 	_ "github.com/dadash/dadash/builtins/checkpoint"
 	_ "github.com/dadash/dadash/builtins/data"
+	_ "github.com/dadash/dadash/builtins/metrics"
 	_ "github.com/dadash/dadash/builtins/models"
 	_ "github.com/dadash/dadash/builtins/nn"
 	_ "github.com/dadash/dadash/builtins/optim"

@@ -1,0 +1,115 @@
+// Package faissx reaches the parts of dadash's faiss C API (native/faiss_c)
+// that go-faiss does not wrap: the OpenMP thread count, and k-means through
+// faiss::Clustering.
+package faissx
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../../../native/faiss_c
+#cgo LDFLAGS: -lfaiss_c
+#include <stdlib.h>
+#include <faiss/c_api/Clustering_c.h>
+#include <faiss/c_api/IndexFlat_c.h>
+#include <faiss/c_api/Index_c.h>
+#include <faiss/c_api/error_c.h>
+#include "dadash_faiss_extra.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+)
+
+// DefaultSeed is faiss::ClusteringParameters' default seed. The reference
+// pipeline never sets a seed, so using it reproduces the reference's
+// clustering for the same embeddings.
+const DefaultSeed = 1234
+
+func lastError(what string) error {
+	msg := C.faiss_get_last_error()
+	if msg == nil {
+		return errors.New(what + ": faiss failed without a message")
+	}
+	return fmt.Errorf("%s: %s", what, C.GoString(msg))
+}
+
+// SetThreads sets the OpenMP threads of every later faiss call (n <= 0: one
+// per processor) and returns the count in effect.
+func SetThreads(n int) int { return int(C.faiss_set_omp_threads(C.int(n))) }
+
+// KMeansParams are the settings of one k-means run.
+type KMeansParams struct {
+	K    int // clusters
+	Iter int // Lloyd iterations
+	Seed int // faiss's seed for the initial centroids
+}
+
+// KMeans clusters the n x d row-major vectors x as the reference does:
+// faiss::Clustering with niter iterations, min_points_per_centroid = 1 and
+// no subsampling, on an IndexFlatL2; each point is then assigned to its
+// nearest final centroid. With a step function the iterations run one
+// train() call at a time on the same Clustering object (faiss starts from the
+// centroids it holds, so the result equals one call with niter iterations),
+// and step, called after each, can stop the run by returning an error.
+func KMeans(x []float32, n, d int, p KMeansParams, step func(iter int) error) (centroids []float32, assign []int64, err error) {
+	if n <= 0 || d <= 0 || len(x) != n*d {
+		return nil, nil, fmt.Errorf("kmeans: %d values for %d x %d vectors", len(x), n, d)
+	}
+	if p.K < 1 || p.K > n {
+		return nil, nil, fmt.Errorf("kmeans: k = %d clusters for %d points; k must be between 1 and the number of points", p.K, n)
+	}
+	if p.Iter < 1 {
+		return nil, nil, fmt.Errorf("kmeans: niter = %d; at least one iteration is needed", p.Iter)
+	}
+	var cp C.FaissClusteringParameters
+	C.faiss_ClusteringParameters_init(&cp)
+	cp.niter = 1
+	calls := p.Iter
+	if step == nil {
+		cp.niter, calls = C.int(p.Iter), 1
+	}
+	cp.min_points_per_centroid = 1
+	cp.max_points_per_centroid = 1 << 30 // never subsample (the reference sets 1e9)
+	cp.seed = C.int(p.Seed)
+	var cl *C.FaissClustering
+	if C.faiss_Clustering_new_with_params(&cl, C.int(d), C.int(p.K), &cp) != 0 {
+		return nil, nil, lastError("kmeans")
+	}
+	defer C.faiss_Clustering_free(cl)
+	var index *C.FaissIndexFlatL2
+	if C.faiss_IndexFlatL2_new_with(&index, C.idx_t(d)) != 0 {
+		return nil, nil, lastError("kmeans")
+	}
+	defer C.faiss_Index_free(index)
+
+	px := (*C.float)(unsafe.Pointer(&x[0]))
+	for it := 0; it < calls; it++ {
+		if C.faiss_Clustering_train(cl, C.idx_t(n), px, index) != 0 {
+			return nil, nil, lastError("kmeans")
+		}
+		if step != nil {
+			if err := step(it); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	var cptr *C.float
+	var csize C.size_t
+	C.faiss_Clustering_centroids(cl, &cptr, &csize)
+	if int(csize) != p.K*d {
+		return nil, nil, fmt.Errorf("kmeans: faiss returned %d centroid values, want %d", int(csize), p.K*d)
+	}
+	centroids = make([]float32, p.K*d)
+	copy(centroids, unsafe.Slice((*float32)(unsafe.Pointer(cptr)), p.K*d))
+
+	// The index holds the final centroids after train(); the reference
+	// assigns with a fresh IndexFlatL2 over them, which is the same search.
+	assign = make([]int64, n)
+	dist := make([]float32, n)
+	if C.faiss_Index_search(index, C.idx_t(n), px, 1,
+		(*C.float)(unsafe.Pointer(&dist[0])), (*C.idx_t)(unsafe.Pointer(&assign[0]))) != 0 {
+		return nil, nil, lastError("kmeans: assigning points")
+	}
+	return centroids, assign, nil
+}
