@@ -5,7 +5,9 @@ package main
 
 import (
 	_ "github.com/dadash/dadash/builtins/checkpoint"
+	_ "github.com/dadash/dadash/builtins/dada"
 	_ "github.com/dadash/dadash/builtins/data"
+	_ "github.com/dadash/dadash/builtins/losses"
 	_ "github.com/dadash/dadash/builtins/metrics"
 	_ "github.com/dadash/dadash/builtins/models"
 	_ "github.com/dadash/dadash/builtins/nn"
