@@ -23,7 +23,7 @@ APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenbl
 # Sources the Go build environment of the native cache (building it first).
 WITH_NATIVE = set -euo pipefail; native_dir=$$(native/build.sh); set -a; . "$$native_dir/env.sh"; set +a;
 
-.PHONY: all deps native dadash demo test bench env clean
+.PHONY: all deps native echarts dadash demo test bench env clean
 
 all: dadash
 
@@ -44,14 +44,19 @@ deps:
 native: deps
 	@native/build.sh >/dev/null
 
-dadash: native
+# ECharts for reports to inline, from the echarts npm package (cached in
+# ~/.cache/dadash/echarts/<version>); without npm or network, pages link a CDN.
+echarts:
+	@builtins/report/assets/fetch-echarts.sh
+
+dadash: native echarts
 	@$(WITH_NATIVE) $(GO) build -o dadash ./cmd/dadash
 	@echo "built ./dadash"
 
 demo: dadash
 	./dadash scripts/demo.star
 
-test: native
+test: native echarts
 	@$(WITH_NATIVE) \
 	  bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi; \
