@@ -13,5 +13,6 @@ import (
 	_ "github.com/dadash/dadash/builtins/models"
 	_ "github.com/dadash/dadash/builtins/nn"
 	_ "github.com/dadash/dadash/builtins/optim"
+	_ "github.com/dadash/dadash/builtins/plot"
 	_ "github.com/dadash/dadash/builtins/torch"
 )

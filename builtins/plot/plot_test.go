@@ -1,0 +1,159 @@
+package plot
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dadash/dadash/builtins/report/htmlcheck"
+	"github.com/dadash/dadash/interp/startest"
+)
+
+func TestStar(t *testing.T) {
+	startest.Run(t, "testdata/*.star")
+}
+
+// option decodes a chart's ECharts option.
+func option(t *testing.T, c *Chart) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(c.Option(), &m); err != nil {
+		t.Fatalf("option is not JSON: %v\n%s", err, c.Option())
+	}
+	return m
+}
+
+func get(m any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m = m.(map[string]any)[k]
+		case int:
+			m = m.([]any)[k]
+		}
+	}
+	return m
+}
+
+func TestLineOption(t *testing.T) {
+	c, err := Line(LineSpec{Axes: Axes{Title: "loss", XLabel: "epoch", YLabel: "value"}, X: []float64{1, 2, 3},
+		Series: []Series{{"a", []float64{1, math.NaN(), -1}}, {"b", []float64{0.5, 0.25, 0.125}}}, LogY: true, Mark: "min"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := option(t, c)
+	if get(m, "yAxis", 0, "type") != "log" || get(m, "xAxis", 0, "type") != "value" || get(m, "xAxis", 0, "name") != "epoch" {
+		t.Errorf("axes: x %v, y %v", get(m, "xAxis"), get(m, "yAxis"))
+	}
+	if get(m, "title", "text") != "loss" || get(m, "legend", "show") != true {
+		t.Errorf("title %v, legend %v", get(m, "title"), get(m, "legend"))
+	}
+	// NaN and, on a log axis, values <= 0 are gaps (null).
+	data := get(m, "series", 0, "data").([]any)
+	if v := get(data[1], "value", 1); v != nil {
+		t.Errorf("NaN encoded as %v", v)
+	}
+	if v := get(data[2], "value", 1); v != nil {
+		t.Errorf("-1 on a log axis encoded as %v", v)
+	}
+	if get(m, "series", 1, "markPoint", "data", 0, "type") != "min" {
+		t.Errorf("mark: %v", get(m, "series", 1))
+	}
+	// Few points: symbols shown.
+	if get(m, "series", 0, "showSymbol") != true {
+		t.Error("symbols hidden on a 3-point line")
+	}
+}
+
+func TestScatterGroupsClasses(t *testing.T) {
+	c, err := Scatter(ScatterSpec{X: []float64{0, 1, 2, 3}, Y: []float64{0, 1, 0, 1}, Labels: []int{7, 2, 7, 9},
+		ClassNames: []string{0: "zero", 2: "two", 7: "seven"}, Names: []string{"a", "b", "c", "d"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := option(t, c)
+	var names []string
+	for _, s := range get(m, "series").([]any) {
+		names = append(names, s.(map[string]any)["name"].(string))
+	}
+	if strings.Join(names, ",") != "two,seven,9" {
+		t.Errorf("series %v, want two, seven, 9 (label order; a label without a name shows its number)", names)
+	}
+	// Points keep their index, for names and thumbnails.
+	if v := get(m, "series", 1, "data", 1, "value", 2); v != 2.0 {
+		t.Errorf("second point of class 7 has index %v, want 2", v)
+	}
+	var extra map[string]any
+	json.Unmarshal(c.extra, &extra)
+	if extra["kind"] != "scatter" || len(extra["names"].([]any)) != 4 {
+		t.Errorf("extra %v", extra)
+	}
+}
+
+func TestHeatmapScale(t *testing.T) {
+	c, err := Heatmap(HeatmapSpec{Z: [][]float64{{-0.5, 0}, {0, 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := option(t, c)
+	vm := get(m, "visualMap").(map[string]any)
+	if vm["min"] != -0.5 || vm["max"] != 1.0 {
+		t.Errorf("visualMap %v, want the data's range", vm)
+	}
+	if get(vm, "inRange", "color", 0) != diverging[0] {
+		t.Error("a range spanning 0 does not use the diverging scale")
+	}
+	if get(m, "yAxis", 0, "inverse") != true {
+		t.Error("row 0 is not at the top")
+	}
+	if len(get(m, "series", 0, "data").([]any)) != 4 {
+		t.Error("not one cell per entry")
+	}
+	lo, hi := 0.0, 0.0
+	if c, err = Heatmap(HeatmapSpec{Z: [][]float64{{5}}, Min: &lo, Max: &hi}); err == nil {
+		t.Error("no error for vmin == vmax")
+	}
+}
+
+func TestHistogramCounts(t *testing.T) {
+	c, err := Histogram(HistogramSpec{Series: []Series{{"x", []float64{0, 0.1, 0.5, 0.9, 1, math.NaN()}}}, Bins: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := option(t, c)
+	d := get(m, "series", 0, "data").([]any)
+	if get(d[0], "value") != 2.0 || get(d[1], "value") != 3.0 {
+		t.Errorf("counts %v, want [2 3] (the last bin includes the maximum; NaN is left out)", d)
+	}
+}
+
+func TestSaveIsAPage(t *testing.T) {
+	c, err := Bar(BarSpec{Axes: Axes{Title: "</script><script>alert(1)</script>"}, Categories: []string{"a"}, Series: []Series{{"v", []float64{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sub", "c.html")
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	d, err := htmlcheck.Check(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Count("figure", "bar") != 1 || d.Count("script", "") != 3 {
+		t.Errorf("%d bar figures, %d scripts; want 1 and 3 (runtime, ECharts, the chart)", d.Count("figure", "bar"), d.Count("script", ""))
+	}
+}
+
+// TestBuildRecovers: a panic while building an option (go-echarts panics
+// on its own errors) becomes an error.
+func TestBuildRecovers(t *testing.T) {
+	_, err := build("line", Axes{}, 400, func() (map[string]any, error) { panic("template: boom") }, nil)
+	if err == nil || !strings.Contains(err.Error(), "plot.line: building the chart failed") || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("err = %v", err)
+	}
+}
