@@ -485,11 +485,13 @@ func TestAgainstBruteForce(t *testing.T) {
 		// Unit rows (after normalisation), exact: every metric.
 		n, d := 150+40*trial, 8
 		x, l := ternary(r, n, d)
-		checkAgainstBrute(t, x, n, d, l, Options{}, all)
-		checkAgainstBrute(t, x, n, d, l, Options{ChunkSize: 7}, all)
+		checkAgainstBrute(t, x, n, d, l, Options{}, all) // the symmetric search
+		checkAgainstBrute(t, x, n, d, l, Options{chunkedSelf: true, ChunkSize: 7}, all)
 		// Integer rows as given (no cosine metric: normalising them is not exact).
 		xi, li := integers(r, n, 5)
-		checkAgainstBrute(t, xi, n, 5, li, Options{NoNormalize: true, ChunkSize: 13}, append(append([]string{}, rankingNames...), setNames...))
+		noCos := append(append([]string{}, rankingNames...), setNames...)
+		checkAgainstBrute(t, xi, n, 5, li, Options{NoNormalize: true}, noCos)
+		checkAgainstBrute(t, xi, n, 5, li, Options{NoNormalize: true, chunkedSelf: true, ChunkSize: 13}, noCos)
 		// A separate gallery (queries of classes the gallery lacks included).
 		qx, qlab := ternary(r, 60, d)
 		checkAgainstBrute(t, x, n, d, l, Options{Query: qx, QueryLabels: qlab, ChunkSize: 16}, all)

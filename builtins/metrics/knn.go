@@ -1,12 +1,15 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"sort"
 
 	faiss "github.com/DataIntelligenceCrew/go-faiss"
+
+	"github.com/dadash/dadash/builtins/metrics/internal/faissx"
 )
 
 // searcher is a faiss index over the gallery vectors, by squared L2
@@ -140,6 +143,7 @@ type pass struct {
 	specs  []int // indices into the run's specs
 	k      int   // neighbours needed per query (the query itself excluded)
 	apLen  int   // ranks over which average precision is accumulated
+	method string
 }
 
 // accum is a running mean.
@@ -155,10 +159,19 @@ func (a accum) mean() float64 {
 	return a.sum / float64(a.n)
 }
 
-// knnPass searches the gallery for every query, chunk by chunk, and
-// accumulates the pass's metrics per query, so no more than one chunk of
-// neighbours is ever held.
+// selfKNNBudget bounds the heaps of the symmetric search (n * k * 8
+// bytes); above it the chunked faiss search, which holds one chunk, is used.
+const selfKNNBudget = 1 << 30
+
+// knnPass searches the gallery for every query and accumulates the pass's
+// metrics query by query, so neighbours are held for one chunk (or, in the
+// symmetric search, as heaps of k per row) and never all at once.
+//
+// A flat search of the set against itself uses faissx.SelfKNN, which
+// computes each pair's distance once; otherwise faiss searches the queries
+// in chunks. Both give the same ranking (ties by index).
 func (r *run) knnPass(ctx context.Context, p *pass, gal, qry []float32) error {
+	p.method = "none"
 	acc := make([]accum, len(p.specs))
 	defer func() {
 		for i, si := range p.specs {
@@ -168,23 +181,46 @@ func (r *run) knnPass(ctx context.Context, p *pass, gal, qry []float32) error {
 	if p.k == 0 {
 		return nil
 	}
+	sc := newScratch(p)
+	flat := r.opts.Index == "" || r.opts.Index == "flat"
+	if r.self && flat && !r.opts.chunkedSelf && int64(r.ng)*int64(p.k)*8 <= selfKNNBudget {
+		p.method = "symmetric flat search"
+		s, err := faissx.NewSelfKNN(gal, r.ng, r.d, p.k, 0)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			row0, _, ids, err := s.Next()
+			if err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				return nil
+			}
+			for b := 0; b < len(ids)/p.k; b++ {
+				r.score(p, acc, sc, row0+b, ids[b*p.k:(b+1)*p.k])
+			}
+		}
+	}
 	s, err := newSearcher(gal, r.ng, r.d, r.opts)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	chunk := r.opts.ChunkSize
+	if chunk <= 0 {
+		chunk = DefaultChunkSize
+	}
+	p.method = fmt.Sprintf("faiss %s search, chunks of %d", cmp.Or(r.opts.Index, "flat"), chunk)
 	ks := p.k
 	if r.self {
 		ks++ // the query finds itself too
 	}
 	ks = min(ks, r.ng)
-	chunk := r.opts.ChunkSize
-	if chunk <= 0 {
-		chunk = DefaultChunkSize
-	}
-	nb := make([]int32, p.k)       // classes of one query's neighbours
-	cum := make([]int32, p.k)      // hits among the first i+1 neighbours
-	ap := make([]float64, p.apLen) // sum of precision@j over hits j <= i
 	for q0 := 0; q0 < r.nq; q0 += chunk {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -198,44 +234,56 @@ func (r *run) knnPass(ctx context.Context, p *pass, gal, qry []float32) error {
 			qi := q0 + row
 			rd, ri := dist[row*ks:(row+1)*ks], ids[row*ks:(row+1)*ks]
 			if r.self {
-				rd, ri = dropSelf(rd, ri, int64(qi))
+				_, ri = dropSelf(rd, ri, int64(qi))
 			}
-			_ = rd
-			y := r.qClass[qi]
-			var hits int32
-			for i := 0; i < p.k; i++ {
-				c := int32(-1)
-				if i < len(ri) && ri[i] >= 0 {
-					c = r.gClass[ri[i]]
-				}
-				nb[i] = c
-				if c == y {
-					hits++
-				}
-				cum[i] = hits
-			}
-			var s float64
-			for i := 0; i < p.apLen; i++ {
-				if nb[i] == y {
-					s += float64(cum[i]) / float64(i+1)
-				}
-				ap[i] = s
-			}
-			r.score(p, acc, y, nb, cum, ap)
+			r.score(p, acc, sc, qi, ri)
 		}
 	}
 	return nil
 }
 
-// score adds one query's contribution to each metric of the pass.
-func (r *run) score(p *pass, acc []accum, y int32, nb, cum []int32, ap []float64) {
+// scratch holds one query's working arrays.
+type scratch struct {
+	nb  []int32   // classes of the neighbours (-1: none)
+	cum []int32   // hits among the first i+1 neighbours
+	ap  []float64 // sum of precision@j over the hits j <= i
+}
+
+func newScratch(p *pass) *scratch {
+	return &scratch{nb: make([]int32, p.k), cum: make([]int32, p.k), ap: make([]float64, p.apLen)}
+}
+
+// score adds the contribution of query qi, whose neighbours (nearest
+// first, the query itself left out) are ids, to each metric of the pass.
+func (r *run) score(p *pass, acc []accum, sc *scratch, qi int, ids []int64) {
+	y := r.qClass[qi]
+	nb, cum, ap := sc.nb, sc.cum, sc.ap
+	var hits int32
+	for i := range nb {
+		c := int32(-1)
+		if i < len(ids) && ids[i] >= 0 {
+			c = r.gClass[ids[i]]
+		}
+		nb[i] = c
+		if c == y {
+			hits++
+		}
+		cum[i] = hits
+	}
+	var s float64
+	for i := range ap {
+		if nb[i] == y {
+			s += float64(cum[i]) / float64(i+1)
+		}
+		ap[i] = s
+	}
 	nc := int(r.gCount[y]) // the class's size in the gallery (with the query in self mode)
 	others := nc
 	if r.self {
 		others-- // items of the class besides the query
 	}
 	apAt := func(n int) float64 { // average-precision sum over the first n ranks
-		if n <= 0 {
+		if n <= 0 || len(ap) == 0 {
 			return 0
 		}
 		return ap[min(n, len(ap))-1]
@@ -352,6 +400,40 @@ func KNN(ctx context.Context, gallery []float32, n, d int, query []float32, k in
 			}
 		}
 	}
+	out := Neighbors{K: k, Dist: make([]float32, nq*k), Index: make([]int64, nq*k)}
+	// emit stores the neighbours of rows row0... (squared L2 distances).
+	emit := func(row0 int, dist []float32, ids []int64) {
+		copy(out.Index[row0*k:], ids)
+		od := out.Dist[row0*k : row0*k+len(dist)]
+		for j, v := range dist {
+			if o.L2 {
+				od[j] = float32(math.Sqrt(math.Max(float64(v), 0)))
+			} else {
+				od[j] = v / 2 // |u - v|^2 = 2 - 2 cos for unit u, v
+			}
+		}
+	}
+	flat := o.Index == "" || o.Index == "flat"
+	if self && flat && int64(n)*int64(k)*8 <= selfKNNBudget {
+		s, err := faissx.NewSelfKNN(g, n, d, k, 0)
+		if err != nil {
+			return Neighbors{}, err
+		}
+		defer s.Close()
+		for {
+			if err := ctx.Err(); err != nil {
+				return Neighbors{}, err
+			}
+			row0, dist, ids, err := s.Next()
+			if err != nil {
+				return Neighbors{}, err
+			}
+			if len(ids) == 0 {
+				return out, nil
+			}
+			emit(row0, dist, ids)
+		}
+	}
 	if self {
 		q = g
 	}
@@ -364,7 +446,6 @@ func KNN(ctx context.Context, gallery []float32, n, d int, query []float32, k in
 	if self {
 		ks++
 	}
-	out := Neighbors{K: k, Dist: make([]float32, nq*k), Index: make([]int64, nq*k)}
 	for q0 := 0; q0 < nq; q0 += DefaultChunkSize {
 		if err := ctx.Err(); err != nil {
 			return Neighbors{}, err
@@ -379,15 +460,7 @@ func KNN(ctx context.Context, gallery []float32, n, d int, query []float32, k in
 			if self {
 				rd, ri = dropSelf(rd, ri, int64(q0+row))
 			}
-			od, oi := out.Dist[(q0+row)*k:(q0+row+1)*k], out.Index[(q0+row)*k:(q0+row+1)*k]
-			copy(oi, ri)
-			for j, v := range rd {
-				if o.L2 {
-					od[j] = float32(math.Sqrt(math.Max(float64(v), 0)))
-				} else {
-					od[j] = v / 2 // |u - v|^2 = 2 - 2 cos for unit u, v
-				}
-			}
+			emit(q0+row, rd, ri)
 		}
 	}
 	return out, nil

@@ -115,6 +115,10 @@ type Options struct {
 
 	// Log, when set, receives a line per finished stage with its time.
 	Log io.Writer
+
+	// chunkedSelf makes a search of the set against itself use faiss's
+	// chunked search instead of the symmetric one (tests compare the two).
+	chunkedSelf bool
 }
 
 // Value is one computed metric.
@@ -260,11 +264,11 @@ func Compute(ctx context.Context, emb []float32, n, d int, labels []int64, names
 			return Result{}, err
 		}
 		searched = max(searched, p.k)
-		what := "euclidean"
-		if p.cosine {
-			what = "cosine"
+		what := "normalised"
+		if opts.NoNormalize && !p.cosine {
+			what = "as given"
 		}
-		r.stage(fmt.Sprintf("knn (%s, k=%d, %d queries)", what, p.k, r.nq), t0)
+		r.stage(fmt.Sprintf("knn (k=%d, %d queries, %s, %s)", p.k, r.nq, what, p.method), t0)
 	}
 
 	clusters, err := r.setMetrics(ctx, gal, qry)

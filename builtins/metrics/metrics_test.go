@@ -96,8 +96,10 @@ func TestHandMadeRanking(t *testing.T) {
 		t.Errorf("searched %d neighbours, want 5", r.Neighbors)
 	}
 	// Without normalisation (the vectors are unit already) the Euclidean
-	// and cosine searches are separate and agree; small chunks too.
-	expect(t, compute(t, circleX, 2, circleLabels, names, Options{NoNormalize: true, ChunkSize: 4}), want)
+	// and cosine searches are separate and agree; faiss's chunked search
+	// (small chunks) agrees with the symmetric one.
+	expect(t, compute(t, circleX, 2, circleLabels, names, Options{NoNormalize: true}), want)
+	expect(t, compute(t, circleX, 2, circleLabels, names, Options{chunkedSelf: true, ChunkSize: 4}), want)
 	// Scaling rows changes nothing once they are normalised.
 	scaled := append([]float32(nil), circleX...)
 	for i := range scaled {
@@ -137,8 +139,10 @@ func TestTies(t *testing.T) {
 	names := []string{"e_recall@1", "e_recall@2", "e_recall@3", "e_recall@4", "mAP_R", "precision_at_1"}
 	expect(t, compute(t, x, 2, labels, names, Options{}), want)
 	expect(t, compute(t, x, 2, labels, names, Options{NoNormalize: true}), want) // squared L2: 0 or 2
-	// The 1-deep searches alone exercise the row-not-returned path.
-	expect(t, compute(t, x, 2, labels, []string{"e_recall@1"}, Options{}), map[string]float64{"e_recall@1": 0.2})
+	expect(t, compute(t, x, 2, labels, names, Options{chunkedSelf: true}), want)
+	// faiss's 1-deep searches (2 with the row itself) exercise the
+	// row-not-returned path.
+	expect(t, compute(t, x, 2, labels, []string{"e_recall@1"}, Options{chunkedSelf: true}), map[string]float64{"e_recall@1": 0.2})
 
 	// KNN reports the same order, with cosine distances.
 	nb, err := KNN(context.Background(), x, 5, 2, nil, 4, KNNOptions{})
@@ -168,6 +172,7 @@ func TestTies(t *testing.T) {
 	// Row 0's neighbour is row 1 (class 1, a miss), row 3's is row 0 (a hit),
 	// every other row's is row 0: hits for rows 3, 6, ..., 27 (9 of 30).
 	expect(t, compute(t, big, 2, bl, []string{"e_recall@1"}, Options{}), map[string]float64{"e_recall@1": 9.0 / 30})
+	expect(t, compute(t, big, 2, bl, []string{"e_recall@1"}, Options{chunkedSelf: true}), map[string]float64{"e_recall@1": 9.0 / 30})
 }
 
 // A class of one item never hits; pytorch-metric-learning's metrics skip

@@ -18,6 +18,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"unsafe"
 )
 
@@ -112,4 +113,58 @@ func KMeans(x []float32, n, d int, p KMeansParams, step func(iter int) error) (c
 		return nil, nil, lastError("kmeans: assigning points")
 	}
 	return centroids, assign, nil
+}
+
+// SelfKNN is dadash's symmetric exact search of a set against itself
+// (faiss_SelfKnn_* in native/faiss_c): each row's k nearest other rows by
+// squared L2 distance, ties by index, computing each pair once. It hands
+// out the rows block by block, so a caller can stop between blocks.
+type SelfKNN struct {
+	p      *C.DadashSelfKnn
+	pin    runtime.Pinner // the C side keeps a pointer to x
+	k      int
+	closed bool
+}
+
+// NewSelfKNN prepares the search of the n x d vectors x (which must not
+// change until Close) for k neighbours each, block rows at a time (0: 1024).
+// It holds n * k * 8 bytes of heaps.
+func NewSelfKNN(x []float32, n, d, k, block int) (*SelfKNN, error) {
+	if len(x) != n*d || n < 2 {
+		return nil, fmt.Errorf("selfknn: %d values for %d x %d vectors", len(x), n, d)
+	}
+	s := &SelfKNN{k: k}
+	s.pin.Pin(&x[0])
+	if C.faiss_SelfKnn_new(&s.p, (*C.float)(unsafe.Pointer(&x[0])), C.idx_t(n), C.idx_t(d), C.idx_t(k), C.idx_t(block)) != 0 {
+		s.pin.Unpin()
+		return nil, lastError("selfknn")
+	}
+	return s, nil
+}
+
+// Next computes the next block: rows row0 .. row0+len(dist)/k-1, with
+// their neighbours' distances and indices (k per row, nearest first). The
+// slices point into C memory and are valid until the next call; an empty
+// block means every row is done.
+func (s *SelfKNN) Next() (row0 int, dist []float32, ids []int64, err error) {
+	var r0, nr C.idx_t
+	var dp *C.float
+	var ip *C.idx_t
+	if C.faiss_SelfKnn_next(s.p, &r0, &nr, &dp, &ip) != 0 {
+		return 0, nil, nil, lastError("selfknn")
+	}
+	if nr == 0 {
+		return int(r0), nil, nil, nil
+	}
+	m := int(nr) * s.k
+	return int(r0), unsafe.Slice((*float32)(unsafe.Pointer(dp)), m), unsafe.Slice((*int64)(unsafe.Pointer(ip)), m), nil
+}
+
+// Close frees the heaps.
+func (s *SelfKNN) Close() {
+	if !s.closed {
+		C.faiss_SelfKnn_free(s.p)
+		s.pin.Unpin()
+		s.closed = true
+	}
 }

@@ -98,3 +98,84 @@ func TestSetThreads(t *testing.T) {
 		t.Errorf("SetThreads(0) = %d", got)
 	}
 }
+
+// The symmetric search equals a brute-force ranking by (squared L2
+// distance, index), on small-integer vectors (exact in float32, many ties),
+// across block and column-chunk boundaries.
+func TestSelfKNN(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for _, tc := range []struct{ n, d, k, block int }{{5, 2, 4, 0}, {300, 3, 7, 64}, {4500, 2, 30, 1000}, {257, 4, 256, 100}} {
+		x := make([]float32, tc.n*tc.d)
+		for i := range x {
+			x[i] = float32(r.Intn(5) - 2)
+		}
+		s, err := NewSelfKNN(x, tc.n, tc.d, tc.k, tc.block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		for {
+			row0, dist, ids, err := s.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) == 0 {
+				break
+			}
+			if row0 != seen {
+				t.Fatalf("block starts at row %d, want %d", row0, seen)
+			}
+			for b := 0; b < len(ids)/tc.k; b++ {
+				i := row0 + b
+				if tc.n > 1000 && i%37 != 0 {
+					continue // the brute force is slow: a sample of the rows
+				}
+				want := bruteRow(x, tc.n, tc.d, i)[:tc.k]
+				for j := 0; j < tc.k; j++ {
+					if ids[b*tc.k+j] != int64(want[j].i) || dist[b*tc.k+j] != want[j].dist {
+						t.Fatalf("n=%d row %d: neighbour %d is %d at %g, want %d at %g", tc.n, i, j,
+							ids[b*tc.k+j], dist[b*tc.k+j], want[j].i, want[j].dist)
+					}
+				}
+			}
+			seen += len(ids) / tc.k
+		}
+		if seen != tc.n {
+			t.Errorf("%d rows handed out, want %d", seen, tc.n)
+		}
+		s.Close()
+	}
+	if _, err := NewSelfKNN(make([]float32, 6), 3, 2, 3, 0); err == nil {
+		t.Error("k = n accepted")
+	}
+}
+
+type cand struct {
+	dist float32
+	i    int
+}
+
+func bruteRow(x []float32, n, d, q int) []cand {
+	var cs []cand
+	for j := 0; j < n; j++ {
+		if j == q {
+			continue
+		}
+		var s float32
+		for c := 0; c < d; c++ {
+			v := x[q*d+c] - x[j*d+c]
+			s += v * v
+		}
+		cs = append(cs, cand{s, j})
+	}
+	slices.SortFunc(cs, func(a, b cand) int {
+		if a.dist != b.dist {
+			if a.dist < b.dist {
+				return -1
+			}
+			return 1
+		}
+		return a.i - b.i
+	})
+	return cs
+}
