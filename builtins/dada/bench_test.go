@@ -1,6 +1,7 @@
 package dada
 
 import (
+	"syscall"
 	"testing"
 
 	"go.starlark.net/starlark"
@@ -21,7 +22,9 @@ import (
 //
 //	go test ./builtins/dada -run '^$' -bench . -benchtime 50x
 //
-// (-cpu / DADASH_NUM_THREADS set libtorch's threads; the default is all cores.)
+// DADASH_NUM_THREADS sets libtorch's threads (default: all cores). Besides
+// wall time each benchmark reports cpu-ms/op, the process's CPU time per
+// step, which stays meaningful on a machine shared with other work.
 
 const benchB, benchD, benchC = 90, 512, 100
 
@@ -54,6 +57,25 @@ func benchCall(b *testing.B, fn starlark.Value, args ...starlark.Value) aten.Ten
 	return v.(*torch.Tensor).ATen()
 }
 
+// cpuTimer reports the process's user + system CPU time per op.
+type cpuTimer struct{ start float64 }
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func startCPU(b *testing.B) *cpuTimer {
+	b.ResetTimer()
+	return &cpuTimer{cpuSeconds()}
+}
+
+func (c *cpuTimer) stop(b *testing.B) {
+	b.StopTimer()
+	b.ReportMetric((cpuSeconds()-c.start)*1e3/float64(b.N), "cpu-ms/op")
+}
+
 func newBenchLoss(b *testing.B) starlark.Value {
 	l, err := starlark.Call(&starlark.Thread{}, losses.Module.Members()["proxy_anchor"].(starlark.Callable), starlark.Tuple{starlark.MakeInt(benchC), starlark.MakeInt(benchD)}, nil)
 	if err != nil {
@@ -72,10 +94,12 @@ func BenchmarkProxyLossStep(b *testing.B) {
 	x, y := benchSetup(b)
 	l := newBenchLoss(b)
 	xv, yv := torch.New(x), torch.New(y)
-	b.ResetTimer()
+	backward(b, benchCall(b, l, xv, yv)) // warm-up
+	cpu := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		backward(b, benchCall(b, l, xv, yv))
 	}
+	cpu.stop(b)
 }
 
 func benchDADA(b *testing.B, kwargs ...starlark.Tuple) {
@@ -93,13 +117,18 @@ func benchDADA(b *testing.B, kwargs ...starlark.Tuple) {
 		b.Fatal(err)
 	}
 	xv, xdv, yv := torch.New(x), torch.New(xd), torch.New(y)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	step := func() {
 		for k := 0; k < 3; k++ {
 			backward(b, benchCall(b, disc, xdv, yv))
 		}
 		backward(b, benchCall(b, gen, xv, yv))
 	}
+	step() // warm-up
+	cpu := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		step()
+	}
+	cpu.stop(b)
 }
 
 // BenchmarkDADAStep: the defaults (random mix, nwd).
