@@ -32,8 +32,9 @@ type Series struct {
 	Y    []float64
 }
 
-// common are the global options of the x/y charts.
-func common(a Axes, legend bool) []charts.GlobalOpts {
+// common are the global options of the x/y charts; top is the room above
+// the plot (more for best-point marks, whose pins stand above the point).
+func common(a Axes, legend bool, top int) []charts.GlobalOpts {
 	bottom := "40"
 	if legend {
 		bottom = "70"
@@ -44,7 +45,7 @@ func common(a Axes, legend bool) []charts.GlobalOpts {
 	return []charts.GlobalOpts{
 		charts.WithTitleOpts(opts.Title{Title: a.Title, Left: "center"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(legend), Type: "scroll", Bottom: "0"}),
-		charts.WithGridOpts(opts.Grid{Left: "50", Right: "40", Top: "50", Bottom: bottom, ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Left: "50", Right: "40", Top: strconv.Itoa(top), Bottom: bottom, ContainLabel: opts.Bool(true)}),
 		charts.WithAnimation(false), // pages are documents: draw at once
 	}
 }
@@ -58,7 +59,7 @@ func finish(m map[string]any, nseries int, zoom bool) map[string]any {
 		feature["dataZoom"] = map[string]any{"title": map[string]string{"zoom": "zoom", "back": "undo zoom"}}
 		feature["restore"] = map[string]any{"title": "reset"}
 	}
-	m["toolbox"] = map[string]any{"right": 16, "feature": feature}
+	m["toolbox"] = map[string]any{"right": 16, "top": 0, "feature": feature}
 	m["color"] = page.Palette(max(nseries, 1))
 	return m
 }
@@ -105,7 +106,11 @@ func Line(s LineSpec) (*Chart, error) {
 	legend := len(s.Series) > 1
 	return build("line", s.Axes, 400, func() (map[string]any, error) {
 		c := charts.NewLine()
-		c.SetGlobalOptions(common(s.Axes, legend)...)
+		top := 50
+		if s.Mark != "" {
+			top = 75
+		}
+		c.SetGlobalOptions(common(s.Axes, legend, top)...)
 		c.SetGlobalOptions(charts.WithTooltipOpts(opts.Tooltip{Trigger: "axis"}))
 		xa, ya := xName(s.Axes), yName(s.Axes)
 		ya.Type, ya.Scale = "value", opts.Bool(true)
@@ -193,7 +198,7 @@ func Scatter(s ScatterSpec) (*Chart, error) {
 	legend := len(classes) > 1
 	return build("scatter", s.Axes, 480, func() (map[string]any, error) {
 		c := charts.NewScatter()
-		c.SetGlobalOptions(common(s.Axes, legend)...)
+		c.SetGlobalOptions(common(s.Axes, legend, 50)...)
 		c.SetGlobalOptions(charts.WithTooltipOpts(opts.Tooltip{Trigger: "item"}))
 		xa, ya := xName(s.Axes), yName(s.Axes)
 		xa.Type, xa.Scale, ya.Type, ya.Scale = "value", opts.Bool(true), "value", opts.Bool(true)
@@ -353,7 +358,7 @@ func Heatmap(s HeatmapSpec) (*Chart, error) {
 	height := min(max(rows*18+140, 360), 900)
 	return build("heatmap", s.Axes, height, func() (map[string]any, error) {
 		c := charts.NewHeatMap()
-		c.SetGlobalOptions(common(s.Axes, false)...)
+		c.SetGlobalOptions(common(s.Axes, false, 50)...)
 		c.SetGlobalOptions(charts.WithTooltipOpts(opts.Tooltip{Trigger: "item"}))
 		xa, ya := xName(s.Axes), yName(s.Axes)
 		// HeatMap.Validate, unlike the other charts', leaves the x data unset.
@@ -453,7 +458,7 @@ func bars(kind string, a Axes, cats []string, series []Series, horizontal, stack
 	}
 	return build(kind, a, height, func() (map[string]any, error) {
 		c := charts.NewBar()
-		c.SetGlobalOptions(common(a, legend)...)
+		c.SetGlobalOptions(common(a, legend, 50)...)
 		c.SetGlobalOptions(charts.WithTooltipOpts(opts.Tooltip{Trigger: "axis"}))
 		xa, ya := xName(a), yName(a)
 		xa.Type, ya.Type = "category", "value"

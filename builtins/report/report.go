@@ -123,7 +123,7 @@ func (r *Report) render(w io.Writer) error {
 		return err
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "<header class=\"page\"><h1>%s</h1><p class=\"meta\">dadash report · started %s · updated %s · %d item%s</p></header>\n",
+	fmt.Fprintf(&b, "<header class=\"page\"><h1>%s</h1><p class=\"meta\">dadash report · started %s · updated %s · %d item%s</p>\n",
 		page.Escape(r.title), r.started.Format("2006-01-02 15:04:05"), r.updated.Format("15:04:05"), len(r.blocks), plural(len(r.blocks)))
 	if len(r.toc) > 1 {
 		b.WriteString("<nav class=\"toc\">")
@@ -132,7 +132,7 @@ func (r *Report) render(w io.Writer) error {
 		}
 		b.WriteString("</nav>\n")
 	}
-	b.WriteString("<main>\n")
+	b.WriteString("</header>\n<main>\n")
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return err
 	}

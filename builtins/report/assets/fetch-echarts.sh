@@ -24,8 +24,8 @@ if [ ! -f "$cache/echarts.min.js" ]; then
   if ! command -v npm >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "installing Debian packages: nodejs npm (for the ECharts asset)" >&2
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm >&2 ||
-        warn "could not install npm (apt-get install nodejs npm)"
+      inst() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm >&2; }
+      inst || { apt-get update -q >&2 && inst; } || warn "could not install npm (apt-get install nodejs npm)"
     else
       warn "npm is not installed (as root: apt-get install nodejs npm)"
     fi
