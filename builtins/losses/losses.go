@@ -20,6 +20,7 @@ package losses
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -125,8 +126,17 @@ func proxiesOf(m *nn.Module) (aten.Tensor, error) {
 	return p.ATen(), nil
 }
 
+// shape prints a tensor's shape as scripts see t.shape: (6, 5).
 func shape(t aten.Tensor) string {
-	return fmt.Sprint(t.Shape())
+	s := t.Shape()
+	p := make([]string, len(s))
+	for i, v := range s {
+		p[i] = fmt.Sprint(v)
+	}
+	if len(p) == 1 {
+		return "(" + p[0] + ",)"
+	}
+	return "(" + strings.Join(p, ", ") + ")"
 }
 
 // CheckInputs validates a loss call's embeddings (B x d, floating, the
@@ -134,8 +144,11 @@ func shape(t aten.Tensor) string {
 // returns the labels as int64 on the embeddings' device plus their values.
 // fn names the caller in errors.
 func CheckInputs(fn string, x, y aten.Tensor, numClasses, embedDim int64, proxies aten.Tensor) (aten.Tensor, []int64, error) {
-	if x.Dim() != 2 || x.Shape()[1] != embedDim || x.Shape()[0] < 1 {
+	if x.Dim() != 2 || x.Shape()[1] != embedDim {
 		return aten.Tensor{}, nil, fmt.Errorf("%s: embeddings must have shape (batch, %d), got %s", fn, embedDim, shape(x))
+	}
+	if x.Shape()[0] == 0 {
+		return aten.Tensor{}, nil, fmt.Errorf("%s: the batch is empty (embeddings of shape %s); a loss needs at least one sample", fn, shape(x))
 	}
 	if !x.DType().IsFloating() {
 		return aten.Tensor{}, nil, fmt.Errorf("%s: embeddings must be floating point, got %s", fn, x.DType())
@@ -350,6 +363,13 @@ func newLoss(typeName string, proxies aten.Tensor, of func(*nn.Module) Loss) (*n
 			// Labels alone: validate them against a stand-in batch.
 			if y.ATen().Dim() != 1 {
 				return nil, fmt.Errorf("%s: labels must be a 1-D integer tensor, got shape %s", fn, shape(y.ATen()))
+			}
+			if y.ATen().Numel() == 0 {
+				out, err := aten.Run("new_zeros", aten.T(p), aten.Is(0, l.EmbedDim()))
+				if err != nil {
+					return nil, err
+				}
+				return torch.New(out), nil
 			}
 		default:
 			return nil, fmt.Errorf("%s: embeddings must be a tensor or None, got %s", fn, xV.Type())
