@@ -349,14 +349,17 @@ func (c *Config) Attr(name string) (starlark.Value, error) {
 	if v, ok := c.values[name]; ok {
 		return v, nil
 	}
-	if name == "to_dict" {
+	switch name {
+	case "to_dict":
 		return starlark.NewBuiltin("to_dict", c.toDict).BindReceiver(c), nil
+	case "replace":
+		return starlark.NewBuiltin("replace", c.replace).BindReceiver(c), nil
 	}
 	return nil, nil // the interpreter reports the missing field with a hint
 }
 
 func (c *Config) AttrNames() []string {
-	names := append([]string{"to_dict"}, c.keys...)
+	names := append([]string{"replace", "to_dict"}, c.keys...)
 	sort.Strings(names)
 	return names
 }
@@ -390,4 +393,24 @@ func (c *Config) toDict(thread *starlark.Thread, b *starlark.Builtin, args starl
 		}
 	}
 	return d, nil
+}
+
+// replace returns a copy with some settings changed (new keys are added at
+// the end), as dataclasses.replace does; the config itself stays frozen.
+func (c *Config) replace(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) > 0 {
+		return nil, fmt.Errorf("replace: takes keyword arguments only, e.g. cfg.replace(epochs = 2)")
+	}
+	n := &Config{keys: append([]string{}, c.keys...), values: make(map[string]starlark.Value, len(c.values)+len(kwargs))}
+	for k, v := range c.values {
+		n.values[k] = v
+	}
+	for _, kv := range kwargs {
+		k := string(kv[0].(starlark.String))
+		if _, ok := n.values[k]; !ok {
+			n.keys = append(n.keys, k)
+		}
+		n.values[k] = kv[1]
+	}
+	return n, nil
 }

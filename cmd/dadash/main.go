@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.starlark.net/starlark"
 	"io"
 	"os"
 	"runtime"
@@ -179,7 +180,10 @@ func (c *cli) scriptArgs(args []string) ([]string, error) {
 }
 
 // host makes the interpreter host for this invocation.
-func (c *cli) host() (*interp.Host, error) {
+func (c *cli) host() (*interp.Host, error) { return c.hostWith(nil) }
+
+// hostWith is host with extra predeclared names (a subcommand's hooks).
+func (c *cli) hostWith(extra starlark.StringDict) (*interp.Host, error) {
 	lang.SetThreads(c.threads)
 	return interp.New(interp.Options{
 		Stdout:        c.stdout,
@@ -187,6 +191,7 @@ func (c *cli) host() (*interp.Host, error) {
 		Overrides:     c.sets,
 		Stdlib:        stdlib.FS,
 		HandleSignals: true,
+		Predeclared:   extra,
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	_ "github.com/dadash/dadash/builtins/models"
 	_ "github.com/dadash/dadash/builtins/nn"
 	_ "github.com/dadash/dadash/builtins/optim"
+	_ "github.com/dadash/dadash/builtins/osmod"
 	_ "github.com/dadash/dadash/builtins/plot"
 	_ "github.com/dadash/dadash/builtins/report"
 	_ "github.com/dadash/dadash/builtins/torch"
