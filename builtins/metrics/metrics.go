@@ -98,6 +98,8 @@ type Options struct {
 	// Index is "flat" (exact, the default) or "ivf" (approximate; for sets
 	// too large for exhaustive search). NList and NProbe size the IVF index
 	// (defaults: 4 sqrt(gallery) lists, at most gallery/39, and 32 probes).
+	// IVF can miss neighbours, and where ties straddle the k-th place it
+	// keeps whichever it scanned first rather than the smaller index.
 	Index  string
 	NList  int
 	NProbe int
