@@ -8,6 +8,7 @@ import (
 	_ "github.com/dadash/dadash/builtins/dada"
 	_ "github.com/dadash/dadash/builtins/data"
 	_ "github.com/dadash/dadash/builtins/embed/manifold"
+	_ "github.com/dadash/dadash/builtins/explore"
 	_ "github.com/dadash/dadash/builtins/losses"
 	_ "github.com/dadash/dadash/builtins/metrics"
 	_ "github.com/dadash/dadash/builtins/models"

@@ -11,7 +11,7 @@ package aten
 
 /*
 #cgo CXXFLAGS: -std=c++17 -O2 -Wno-deprecated-declarations
-#cgo LDFLAGS: -lcgotorch -lc10 -ltorch -ltorch_cpu
+#cgo LDFLAGS: -lcgotorch -lc10 -ltorch -ltorch_cpu -ldl
 #include <stdlib.h>
 #include "ext.h"
 */

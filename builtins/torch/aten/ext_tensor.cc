@@ -6,6 +6,8 @@
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 #include <mutex>
 #include <set>
 #include <string>
@@ -209,7 +211,12 @@ const char *dd_index_put(dd_tensor self, const dd_index_item *items, int64_t n, 
 }
 
 void dd_set_num_threads(int32_t n) {
-  if (n > 0) at::set_num_threads(n);
+  if (n <= 0) return;
+  at::set_num_threads(n);
+  // OpenBLAS (libtorch's BLAS on Debian) keeps its own thread pool; size it
+  // too, when the library is loaded, so --threads means what it says.
+  using setter = void (*)(int);
+  if (auto f = (setter)dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) f(n);
 }
 int32_t dd_get_num_threads(void) { return at::get_num_threads(); }
 void dd_manual_seed(uint64_t seed) {

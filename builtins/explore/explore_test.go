@@ -1,0 +1,37 @@
+package explore
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.starlark.net/starlark"
+
+	_ "github.com/dadash/dadash/builtins/embed/manifold"
+	_ "github.com/dadash/dadash/builtins/torch"
+	"github.com/dadash/dadash/interp/startest"
+)
+
+func TestStar(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	startest.Run(t, filepath.Join(wd, "testdata/*.star"), startest.Predeclared(starlark.StringDict{
+		"read_file": starlark.NewBuiltin("read_file", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var p string
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &p); err != nil {
+				return nil, err
+			}
+			data, err := os.ReadFile(p)
+			return starlark.String(data), err
+		}),
+	}))
+	// show() picks fresh names under views/.
+	views, _ := filepath.Glob(filepath.Join(dir, "views", "view-*.html"))
+	if len(views) != 2 {
+		t.Errorf("views/view-*.html: %v", views)
+	}
+}
