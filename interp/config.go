@@ -354,12 +354,14 @@ func (c *Config) Attr(name string) (starlark.Value, error) {
 		return starlark.NewBuiltin("to_dict", c.toDict).BindReceiver(c), nil
 	case "replace":
 		return starlark.NewBuiltin("replace", c.replace).BindReceiver(c), nil
+	case "get":
+		return starlark.NewBuiltin("get", c.get).BindReceiver(c), nil
 	}
 	return nil, nil // the interpreter reports the missing field with a hint
 }
 
 func (c *Config) AttrNames() []string {
-	names := append([]string{"replace", "to_dict"}, c.keys...)
+	names := append([]string{"get", "replace", "to_dict"}, c.keys...)
 	sort.Strings(names)
 	return names
 }
@@ -413,4 +415,17 @@ func (c *Config) replace(thread *starlark.Thread, b *starlark.Builtin, args star
 		n.values[k] = kv[1]
 	}
 	return n, nil
+}
+
+// get is dict.get: the setting, or default when there is none.
+func (c *Config) get(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var key string
+	var def starlark.Value = starlark.None
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &key, &def); err != nil {
+		return nil, err
+	}
+	if v, ok := c.values[key]; ok {
+		return v, nil
+	}
+	return def, nil
 }

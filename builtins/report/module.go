@@ -23,9 +23,6 @@ var Module = &starlarkstruct.Module{Name: "report", Members: starlark.StringDict
 func init() {
 	lang.Register(lang.Module{Name: "report", Value: Module, Doc: docModule})
 	lang.SetDoc("Report", docReport)
-	for name, m := range methods {
-		lang.SetDoc("Report."+name, m.doc)
-	}
 }
 
 const docModule = `report: one self-contained HTML page per run, written as the run goes.
@@ -112,6 +109,11 @@ func init() {
 		"image":     {docImage, mImage},
 		"embedding": {docEmbedding, mEmbedding},
 		"config":    {docConfig, mConfig},
+	}
+	// Here, not in the init above: Go runs a file's inits in order, and the
+	// table must exist before its docs are recorded.
+	for name, m := range methods {
+		lang.SetDoc("Report."+name, m.doc)
 	}
 }
 
