@@ -3,7 +3,7 @@
 # outside the checkout (~/.cache/dadash/native/<versions>), and builds ./dadash.
 #
 #   make            set up and build ./dadash
-#   make demo       the above, then run the default main job
+#   make demo       the above, then run the default main job (scripts/fashion_mnist.star)
 #   make test       vet and test everything (what CI runs)
 #   make bench      the committed benchmarks
 #   make env        print the CGO exports, for `go build`/`go test` by hand:
@@ -19,6 +19,8 @@ export LIBTORCH
 # Debian packages: the engines, their headers, the real-data test set, and
 # the compilers cgo needs.
 APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist libturbojpeg0-dev
+# What only the tests need: a headless browser that loads reports offline.
+TEST_APT_PACKAGES := chromium
 
 # Sources the Go build environment of the native cache (building it first).
 WITH_NATIVE = set -euo pipefail; native_dir=$$(native/build.sh); set -a; . "$$native_dir/env.sh"; set +a;
@@ -28,7 +30,7 @@ WITH_NATIVE = set -euo pipefail; native_dir=$$(native/build.sh); set -a; . "$$na
 all: dadash
 
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(APT_PACKAGES) $(EXTRA_APT); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:" $$missing; \
@@ -54,8 +56,9 @@ dadash: native echarts
 	@echo "built ./dadash"
 
 demo: dadash
-	./dadash scripts/demo.star
+	./dadash scripts/fashion_mnist.star
 
+test: EXTRA_APT = $(TEST_APT_PACKAGES)
 test: native echarts
 	@$(WITH_NATIVE) \
 	  bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -95,3 +95,46 @@ torch.save_npy(torch.tensor([[float("nan")] * 8] * 40), "nan.npy")
 	dadash(t, dir, "", "eval").check(t, "nothing", 2, "", "give --test_path")
 	dadash(t, dir, "", "eval", "--help").check(t, "help", 0, evalUsage)
 }
+
+// The default main job with a reduced budget: the comparison page exists
+// and MAP@R is reported for all three rows.
+func TestFashionMNISTDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two small CNNs; skipped with -short")
+	}
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	r := dadash(t, dir, "", filepath.Join(root, "scripts", "fashion_mnist.star"),
+		"--set", "epochs=1", "--set", "train_every=10", "--set", "view_points=400")
+	r.check(t, "demo", 0, "*")
+	for _, row := range []string{"raw pixels", "proxy loss", "proxy loss + DADA"} {
+		found := false
+		for _, line := range strings.Split(r.stdout, "\n") {
+			f := strings.Fields(strings.TrimPrefix(line, row))
+			// method, then e_recall@1, e_recall@4, mAP_R, nmi, f1
+			if strings.HasPrefix(line, row+" ") && len(f) == 5 && !strings.Contains(f[0], "+") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no result row for %q in:\n%s", row, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "report: runs/fashion_mnist/report.html") {
+		t.Errorf("the demo does not say where its report is:\n%s", r.stdout)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "runs", "fashion_mnist", "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"raw pixels", "proxy loss + DADA", "mAP_R", "Embedding of the unseen classes"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	for _, sub := range []string{"proxy", "dada"} {
+		if _, err := os.Stat(filepath.Join(dir, "runs", "fashion_mnist", sub, "report.html")); err != nil {
+			t.Errorf("per-run report: %v", err)
+		}
+	}
+}
