@@ -32,6 +32,9 @@ func (e *InternalError) Error() string {
 	return fmt.Sprintf("internal error: %v (this is a bug in dadash or one of its modules; please report it)", e.Value)
 }
 
+// cancelledPrefix is how the interpreter reports thread.Cancel(reason).
+const cancelledPrefix = "Starlark computation cancelled: "
+
 // FormatError renders an error of a run for the terminal: the position
 // and message first ("file:line:col: message"), then the Starlark
 // traceback. It never shows Go stack traces.
@@ -76,6 +79,9 @@ func FormatError(err error) string {
 	if errors.As(err, &le) {
 		msg = le.msg // without the interpreter's "cannot load x: " prefix
 	}
+	// An iterator (a data loader) can only end a loop with an error by
+	// cancelling the thread with it; show that error as the error it is.
+	msg = strings.TrimPrefix(msg, cancelledPrefix)
 	stack := visibleStack(ev.CallStack)
 	return topPosition(stack) + ": " + msg + "\n" + backtrace(msg, stack)
 }

@@ -1,6 +1,11 @@
 package interp
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"go.starlark.net/starlark"
+)
 
 func TestRewriteSubscripts(t *testing.T) {
 	cases := []struct{ in, want string }{
@@ -45,5 +50,14 @@ func TestRewriteSubscripts(t *testing.T) {
 		if got := string(rewriteSubscripts([]byte(c.in))); got != c.want {
 			t.Errorf("rewrite(%q)\n got %q\nwant %q", c.in, got, c.want)
 		}
+	}
+}
+
+// A loop that an iterator ends by cancelling the thread (a data loader's
+// bad image) reports the iterator's error, not "computation cancelled".
+func TestCancelledIteratorMessage(t *testing.T) {
+	err := &starlark.EvalError{Msg: cancelledPrefix + "data: cannot decode x.jpg"}
+	if got := FormatError(err); strings.Contains(got, "cancelled") || !strings.Contains(got, "data: cannot decode x.jpg") {
+		t.Errorf("FormatError = %q", got)
 	}
 }
