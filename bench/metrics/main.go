@@ -32,7 +32,7 @@ func main() {
 	seed := flag.Int64("seed", 1, "data seed")
 	names := flag.String("names", "e_recall@1,e_recall@10,e_recall@100,mAP_R", "metrics, comma-separated")
 	threads := flag.Int("threads", 0, "faiss threads (0: all cores)")
-	noise := flag.Float64("noise", 0.05, "per-dimension noise around the class centres")
+	noise := flag.Float64("noise", 0.09, "per-dimension noise around the class centres")
 	flag.Parse()
 
 	x, labels := generate(*n, *d, *classes, *seed, *noise)

@@ -190,21 +190,24 @@ func (r *run) knnPass(ctx context.Context, p *pass, gal, qry []float32) error {
 			return err
 		}
 		defer s.Close()
-		for {
+		for done := false; !done; {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			row0, _, ids, err := s.Next()
-			if err != nil {
+			if done, err = s.Step(); err != nil {
 				return err
 			}
-			if len(ids) == 0 {
-				return nil
+		}
+		for row0 := 0; row0 < r.ng; row0 += DefaultChunkSize {
+			_, ids, err := s.Rows(row0, min(DefaultChunkSize, r.ng-row0))
+			if err != nil {
+				return err
 			}
 			for b := 0; b < len(ids)/p.k; b++ {
 				r.score(p, acc, sc, row0+b, ids[b*p.k:(b+1)*p.k])
 			}
 		}
+		return nil
 	}
 	s, err := newSearcher(gal, r.ng, r.d, r.opts)
 	if err != nil {
@@ -420,19 +423,22 @@ func KNN(ctx context.Context, gallery []float32, n, d int, query []float32, k in
 			return Neighbors{}, err
 		}
 		defer s.Close()
-		for {
+		for done := false; !done; {
 			if err := ctx.Err(); err != nil {
 				return Neighbors{}, err
 			}
-			row0, dist, ids, err := s.Next()
+			if done, err = s.Step(); err != nil {
+				return Neighbors{}, err
+			}
+		}
+		for row0 := 0; row0 < n; row0 += DefaultChunkSize {
+			dist, ids, err := s.Rows(row0, min(DefaultChunkSize, n-row0))
 			if err != nil {
 				return Neighbors{}, err
 			}
-			if len(ids) == 0 {
-				return out, nil
-			}
 			emit(row0, dist, ids)
 		}
+		return out, nil
 	}
 	if self {
 		q = g

@@ -1,13 +1,20 @@
 // dadash's symmetric exact k-NN of a set against itself (dadash_faiss_extra.h).
 //
 // Searching a set against itself with IndexFlatL2 computes every pair's
-// inner product twice (once for each side). Here each pair of row blocks
-// is multiplied once with BLAS (the same sgemm faiss uses) and the result
-// feeds the heaps of both rows, so the flops are halved. Distances are
-// faiss's |x|^2 + |y|^2 - 2<x,y> clamped at 0; heaps are faiss's, keyed by
-// (distance, index), so ties keep and list the smaller index first whatever
-// the order in which candidates arrive.
+// inner product twice (once for each side). Here the rows are cut into
+// blocks, each pair of blocks is multiplied once with BLAS (the sgemm call
+// faiss makes) and the product feeds the heaps of both blocks' rows, so the
+// flops are halved. Distances are faiss's |x|^2 + |y|^2 - 2<x,y> clamped at
+// 0; heaps are faiss's, keyed by (distance, index), so the k kept and their
+// order do not depend on the order in which candidates arrive: ties keep
+// and list the smaller index first.
+//
+// The block pairs are scheduled in rounds (the circle method of round-robin
+// tournaments) in which no block appears twice, so the threads of one
+// OpenMP team can each take a pair, multiply it with single-threaded BLAS
+// and update its heaps with no lock.
 #include "faiss_c_common.h"
+#include "dadash_blas.h"
 #include "dadash_faiss_extra.h"
 
 #include <faiss/utils/Heap.h>
@@ -19,14 +26,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
-
-extern "C" {
-// Fortran BLAS, as faiss declares it (32-bit integers: Debian's libfaiss
-// and OpenBLAS are LP64).
-int sgemm_(const char* transa, const char* transb, int* m, int* n, int* k, const float* alpha,
-           const float* a, int* lda, const float* b, int* ldb, float* beta, float* c, int* ldc);
-}
 
 using namespace dadash_faiss;
 
@@ -34,22 +35,26 @@ namespace {
 
 using Heap = faiss::CMax<float, int32_t>;
 
-// Column chunk: one sgemm multiplies a row block by this many rows.
-constexpr idx_t kColumns = 4096;
-// Columns whose heaps one thread updates together while reading the
-// product row by row (a cache line of floats).
+// Columns whose heaps are updated together while reading a product row by
+// row (a cache line of floats).
 constexpr idx_t kTile = 16;
 
 struct SelfKnn {
     const float* x = nullptr;
-    idx_t n = 0, d = 0, k = 0, block = 0;
-    idx_t next_block = 0;
+    idx_t n = 0, d = 0, k = 0, block = 0, nblocks = 0;
     std::vector<float> norms;
-    std::vector<float> hv;      // n x k heap distances
-    std::vector<int32_t> hi;    // n x k heap indices
-    std::vector<float> ip;      // block x kColumns products
-    std::vector<float> out_d;   // block x k results
+    std::vector<float> hv;   // n x k heap distances
+    std::vector<int32_t> hi; // n x k heap indices
+    std::vector<std::vector<std::pair<idx_t, idx_t>>> rounds;
+    size_t next_round = 0;
+    std::vector<char> reordered; // rows whose heap has been sorted
+    std::vector<float> out_d;
     std::vector<idx_t> out_i;
+
+    inline float dist(idx_t i, idx_t j, float ip) const {
+        float dis = norms[i] + norms[j] - 2 * ip;
+        return dis < 0 ? 0 : dis; // round-off for (near) duplicates
+    }
 
     // Offers candidate j at distance dis to row i's heap.
     inline void offer(idx_t i, float dis, int32_t j) {
@@ -60,40 +65,47 @@ struct SelfKnn {
         }
     }
 
-    // Rows [r0, r1) against columns [c0, c1) (c0 >= r0): one product, then
-    // the rows' heaps, then (for columns outside the row block) the columns'.
-    void pair(idx_t r0, idx_t r1, idx_t c0, idx_t c1) {
-        int nr = r1 - r0, nc = c1 - c0, di = d;
-        float one = 1, zero = 0;
-        sgemm_("Transpose", "Not transpose", &nc, &nr, &di, &one, x + c0 * d, &di, x + r0 * d,
-               &di, &zero, ip.data(), &nc);
-        const float* P = ip.data();
-        const float* xn = norms.data();
-#pragma omp parallel for schedule(dynamic, 16)
+    // Blocks I and J (I == J: the block against itself, the row itself left
+    // out): one product, then the heaps of I's rows and of J's rows.
+    void pair(idx_t I, idx_t J, float* P) {
+        idx_t r0 = I * block, r1 = std::min(r0 + block, n);
+        idx_t c0 = J * block, c1 = std::min(c0 + block, n);
+        idx_t nc = c1 - c0;
+        gemm_abt(x + r0 * d, r1 - r0, x + c0 * d, nc, d, P);
         for (idx_t i = r0; i < r1; i++) {
             const float* row = P + (i - r0) * nc;
             for (idx_t j = c0; j < c1; j++) {
                 if (j == i) continue;
-                float dis = xn[i] + xn[j] - 2 * row[j - c0];
-                if (dis < 0) dis = 0; // round-off for (near) duplicates
-                offer(i, dis, (int32_t)j);
+                offer(i, dist(i, j, row[j - c0]), (int32_t)j);
             }
         }
-        idx_t t0 = std::max(c0, r1); // columns inside the row block were done above
-        if (t0 >= c1) return;
-        idx_t ntiles = (c1 - t0 + kTile - 1) / kTile;
-#pragma omp parallel for schedule(dynamic, 4)
-        for (idx_t t = 0; t < ntiles; t++) {
-            idx_t j0 = t0 + t * kTile, j1 = std::min(j0 + kTile, c1);
+        if (I == J) return;
+        for (idx_t j0 = c0; j0 < c1; j0 += kTile) {
+            idx_t j1 = std::min(j0 + kTile, c1);
             for (idx_t i = r0; i < r1; i++) {
                 const float* row = P + (i - r0) * nc;
                 for (idx_t j = j0; j < j1; j++) {
-                    float dis = xn[i] + xn[j] - 2 * row[j - c0];
-                    if (dis < 0) dis = 0;
-                    offer(j, dis, (int32_t)i);
+                    offer(j, dist(i, j, row[j - c0]), (int32_t)i);
                 }
             }
         }
+    }
+
+    void plan() {
+        nblocks = (n + block - 1) / block;
+        idx_t m = nblocks + (nblocks % 2); // an odd count gets a dummy block
+        for (idx_t r = 0; r + 1 < m; r++) {
+            std::vector<std::pair<idx_t, idx_t>> round;
+            for (idx_t q = 0; q < m / 2; q++) {
+                idx_t a = q == 0 ? m - 1 : (r + q) % (m - 1);
+                idx_t b = (r - q + (m - 1)) % (m - 1);
+                if (a < nblocks && b < nblocks) round.emplace_back(std::min(a, b), std::max(a, b));
+            }
+            if (!round.empty()) rounds.push_back(std::move(round));
+        }
+        std::vector<std::pair<idx_t, idx_t>> diag;
+        for (idx_t b = 0; b < nblocks; b++) diag.emplace_back(b, b);
+        rounds.push_back(std::move(diag));
     }
 };
 
@@ -116,46 +128,68 @@ int faiss_SelfKnn_new(DadashSelfKnn** p, const float* x, idx_t n, idx_t d, idx_t
         s->n = n;
         s->d = d;
         s->k = k;
-        s->block = block > 0 ? block : 1024;
+        if (block <= 0) {
+            // Enough blocks that every round keeps the team busy, but
+            // products no smaller than 128 rows nor larger than 1024.
+            idx_t nt = omp_get_max_threads();
+            block = std::clamp<idx_t>((n + 8 * nt - 1) / (8 * nt), 128, 1024);
+        }
+        s->block = block;
         s->norms.resize(n);
         faiss::fvec_norms_L2sqr(s->norms.data(), x, d, n);
         s->hv.assign(n * k, std::numeric_limits<float>::infinity());
         s->hi.assign(n * k, -1);
-        s->ip.resize(s->block * kColumns);
-        s->out_d.resize(s->block * k);
-        s->out_i.resize(s->block * k);
+        s->reordered.assign(n, 0);
+        s->plan();
         *p = reinterpret_cast<DadashSelfKnn*>(s.release());
     });
 }
 
-int faiss_SelfKnn_next(DadashSelfKnn* p, idx_t* row0, idx_t* nrows, const float** distances,
+int faiss_SelfKnn_step(DadashSelfKnn* p, int* done) {
+    return guard([&] {
+        SelfKnn* s = sk(p);
+        if (s->next_round < s->rounds.size()) {
+            const auto& round = s->rounds[s->next_round];
+            BlasSingleThread single;
+            idx_t nt = omp_get_max_threads();
+            std::vector<std::vector<float>> bufs(nt);
+#pragma omp parallel for schedule(dynamic, 1)
+            for (size_t t = 0; t < round.size(); t++) {
+                auto& buf = bufs[omp_get_thread_num()];
+                buf.resize(s->block * s->block);
+                s->pair(round[t].first, round[t].second, buf.data());
+            }
+            s->next_round++;
+        }
+        *done = s->next_round >= s->rounds.size();
+    });
+}
+
+int faiss_SelfKnn_rows(DadashSelfKnn* p, idx_t row0, idx_t nrows, const float** distances,
                        const idx_t** labels) {
     return guard([&] {
         SelfKnn* s = sk(p);
-        idx_t r0 = s->next_block * s->block;
-        *row0 = r0;
-        *nrows = 0;
-        if (r0 >= s->n) return;
-        idx_t r1 = std::min(r0 + s->block, s->n);
-        for (idx_t c0 = r0; c0 < s->n; c0 += kColumns) {
-            s->pair(r0, r1, c0, std::min(c0 + kColumns, s->n));
-        }
-        // Rows [r0, r1) have now met every other row: sort and hand them out.
+        FAISS_THROW_IF_NOT_MSG(s->next_round >= s->rounds.size(),
+                               "rows asked for before faiss_SelfKnn_step reported done");
+        FAISS_THROW_IF_NOT_MSG(row0 >= 0 && nrows >= 0 && row0 + nrows <= s->n, "rows out of range");
         idx_t k = s->k;
+        s->out_d.resize(nrows * k);
+        s->out_i.resize(nrows * k);
 #pragma omp parallel for
-        for (idx_t i = r0; i < r1; i++) {
+        for (idx_t i = row0; i < row0 + nrows; i++) {
             float* v = s->hv.data() + i * k;
             int32_t* id = s->hi.data() + i * k;
-            faiss::heap_reorder<Heap>(k, v, id);
-            float* od = s->out_d.data() + (i - r0) * k;
-            idx_t* oi = s->out_i.data() + (i - r0) * k;
+            if (!s->reordered[i]) {
+                faiss::heap_reorder<Heap>(k, v, id); // ascending (distance, index)
+                s->reordered[i] = 1;
+            }
+            float* od = s->out_d.data() + (i - row0) * k;
+            idx_t* oi = s->out_i.data() + (i - row0) * k;
             for (idx_t j = 0; j < k; j++) {
                 od[j] = v[j];
                 oi[j] = id[j];
             }
         }
-        s->next_block++;
-        *nrows = r1 - r0;
         *distances = s->out_d.data();
         *labels = s->out_i.data();
     });

@@ -44,12 +44,17 @@ type KMeansParams struct {
 	K    int // clusters
 	Iter int // Lloyd iterations
 	Seed int // faiss's seed for the initial centroids
+
+	// StockIndex assigns points with faiss's IndexFlatL2 instead of
+	// dadash's IndexFlatL2Fused (same results; tests compare the two).
+	StockIndex bool
 }
 
 // KMeans clusters the n x d row-major vectors x as the reference does:
 // faiss::Clustering with niter iterations, min_points_per_centroid = 1 and
-// no subsampling, on an IndexFlatL2; each point is then assigned to its
-// nearest final centroid. With a step function the iterations run one
+// no subsampling, on an IndexFlatL2 (dadash's IndexFlatL2Fused, which finds
+// the same nearest centroids in one thread team); each point is then
+// assigned to its nearest final centroid. With a step function the iterations run one
 // train() call at a time on the same Clustering object (faiss starts from the
 // centroids it holds, so the result equals one call with niter iterations),
 // and step, called after each, can stop the run by returning an error.
@@ -78,8 +83,12 @@ func KMeans(x []float32, n, d int, p KMeansParams, step func(iter int) error) (c
 		return nil, nil, lastError("kmeans")
 	}
 	defer C.faiss_Clustering_free(cl)
-	var index *C.FaissIndexFlatL2
-	if C.faiss_IndexFlatL2_new_with(&index, C.idx_t(d)) != 0 {
+	var index *C.FaissIndex
+	if p.StockIndex {
+		if C.faiss_IndexFlatL2_new_with(&index, C.idx_t(d)) != 0 {
+			return nil, nil, lastError("kmeans")
+		}
+	} else if C.faiss_IndexFlatL2Fused_new(&index, C.idx_t(d)) != 0 {
 		return nil, nil, lastError("kmeans")
 	}
 	defer C.faiss_Index_free(index)
@@ -117,8 +126,9 @@ func KMeans(x []float32, n, d int, p KMeansParams, step func(iter int) error) (c
 
 // SelfKNN is dadash's symmetric exact search of a set against itself
 // (faiss_SelfKnn_* in native/faiss_c): each row's k nearest other rows by
-// squared L2 distance, ties by index, computing each pair once. It hands
-// out the rows block by block, so a caller can stop between blocks.
+// squared L2 distance, ties by index, computing each pair once. Step does
+// the work a part at a time, so a caller can stop in between; Rows reads
+// the results once Step reports done.
 type SelfKNN struct {
 	p      *C.DadashSelfKnn
 	pin    runtime.Pinner // the C side keeps a pointer to x
@@ -127,8 +137,8 @@ type SelfKNN struct {
 }
 
 // NewSelfKNN prepares the search of the n x d vectors x (which must not
-// change until Close) for k neighbours each, block rows at a time (0: 1024).
-// It holds n * k * 8 bytes of heaps.
+// change until Close) for k neighbours each, block rows per product (0:
+// chosen from n and the threads). It holds n * k * 8 bytes of heaps.
 func NewSelfKNN(x []float32, n, d, k, block int) (*SelfKNN, error) {
 	if len(x) != n*d || n < 2 {
 		return nil, fmt.Errorf("selfknn: %d values for %d x %d vectors", len(x), n, d)
@@ -142,22 +152,29 @@ func NewSelfKNN(x []float32, n, d, k, block int) (*SelfKNN, error) {
 	return s, nil
 }
 
-// Next computes the next block: rows row0 .. row0+len(dist)/k-1, with
-// their neighbours' distances and indices (k per row, nearest first). The
-// slices point into C memory and are valid until the next call; an empty
-// block means every row is done.
-func (s *SelfKNN) Next() (row0 int, dist []float32, ids []int64, err error) {
-	var r0, nr C.idx_t
+// Step does the next part of the search and reports whether it is done.
+func (s *SelfKNN) Step() (bool, error) {
+	var done C.int
+	if C.faiss_SelfKnn_step(s.p, &done) != 0 {
+		return false, lastError("selfknn")
+	}
+	return done != 0, nil
+}
+
+// Rows returns the neighbours of rows row0 .. row0+nrows-1: k distances
+// and indices per row, nearest first. The slices point into C memory and
+// are valid until the next call.
+func (s *SelfKNN) Rows(row0, nrows int) (dist []float32, ids []int64, err error) {
 	var dp *C.float
 	var ip *C.idx_t
-	if C.faiss_SelfKnn_next(s.p, &r0, &nr, &dp, &ip) != 0 {
-		return 0, nil, nil, lastError("selfknn")
+	if C.faiss_SelfKnn_rows(s.p, C.idx_t(row0), C.idx_t(nrows), &dp, &ip) != 0 {
+		return nil, nil, lastError("selfknn")
 	}
-	if nr == 0 {
-		return int(r0), nil, nil, nil
+	m := nrows * s.k
+	if m == 0 {
+		return nil, nil, nil
 	}
-	m := int(nr) * s.k
-	return int(r0), unsafe.Slice((*float32)(unsafe.Pointer(dp)), m), unsafe.Slice((*int64)(unsafe.Pointer(ip)), m), nil
+	return unsafe.Slice((*float32)(unsafe.Pointer(dp)), m), unsafe.Slice((*int64)(unsafe.Pointer(ip)), m), nil
 }
 
 // Close frees the heaps.

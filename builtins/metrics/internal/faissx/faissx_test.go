@@ -23,6 +23,29 @@ func blobs(n, d, k int, seed int64) []float32 {
 	return x
 }
 
+// dadash's fused assignment index gives faiss's IndexFlatL2 clustering bit
+// for bit.
+func TestFusedIndexEqualsStock(t *testing.T) {
+	const n, d, k = 3000, 64, 50
+	x := blobs(n, d, k, 5)
+	p := KMeansParams{K: k, Iter: 10, Seed: DefaultSeed}
+	c1, a1, err := KMeans(x, n, d, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.StockIndex = true
+	c2, a2, err := KMeans(x, n, d, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a1, a2) {
+		t.Errorf("assignments differ")
+	}
+	if !slices.Equal(c1, c2) {
+		t.Errorf("centroids differ")
+	}
+}
+
 // Running the iterations one train() call at a time (so that they can be
 // interrupted) gives the same bits as one call with all of them.
 func TestStepwiseEqualsOneCall(t *testing.T) {
@@ -104,7 +127,8 @@ func TestSetThreads(t *testing.T) {
 // across block and column-chunk boundaries.
 func TestSelfKNN(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
-	for _, tc := range []struct{ n, d, k, block int }{{5, 2, 4, 0}, {300, 3, 7, 64}, {4500, 2, 30, 1000}, {257, 4, 256, 100}} {
+	// Blocks: one; many with a partial last one (odd and even counts).
+	for _, tc := range []struct{ n, d, k, block int }{{5, 2, 4, 0}, {300, 3, 7, 64}, {300, 3, 7, 50}, {4500, 2, 30, 0}, {257, 4, 256, 100}} {
 		x := make([]float32, tc.n*tc.d)
 		for i := range x {
 			x[i] = float32(r.Intn(5) - 2)
@@ -113,17 +137,19 @@ func TestSelfKNN(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen := 0
 		for {
-			row0, dist, ids, err := s.Next()
+			done, err := s.Step()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(ids) == 0 {
+			if done {
 				break
 			}
-			if row0 != seen {
-				t.Fatalf("block starts at row %d, want %d", row0, seen)
+		}
+		for row0 := 0; row0 < tc.n; row0 += 97 {
+			dist, ids, err := s.Rows(row0, min(97, tc.n-row0))
+			if err != nil {
+				t.Fatal(err)
 			}
 			for b := 0; b < len(ids)/tc.k; b++ {
 				i := row0 + b
@@ -138,10 +164,13 @@ func TestSelfKNN(t *testing.T) {
 					}
 				}
 			}
-			seen += len(ids) / tc.k
 		}
-		if seen != tc.n {
-			t.Errorf("%d rows handed out, want %d", seen, tc.n)
+		// Reading rows again gives them again.
+		d1, i1, _ := s.Rows(0, 2)
+		d1, i1 = slices.Clone(d1), slices.Clone(i1)
+		d2, i2, _ := s.Rows(0, 2)
+		if !slices.Equal(d1, d2) || !slices.Equal(i1, i2) {
+			t.Errorf("rows read twice differ")
 		}
 		s.Close()
 	}
