@@ -32,7 +32,9 @@
 //
 // Results are deterministic for a given seed, and also do not depend on the
 // number of threads: every parallel loop writes per-point results, and all
-// sums across points are taken afterwards in index order.
+// sums across points are taken afterwards in index order. (Across CPU
+// architectures they may differ in the last bits, and t-SNE amplifies
+// those: Go fuses multiply-adds on arm64 but not on amd64.)
 package tsne
 
 import (
