@@ -31,13 +31,122 @@
 
 using namespace dadash_faiss;
 
+// The vectorised clones below may use FMA instructions; contracting
+// a + b - 2c into one would round differently from faiss's search.
+#pragma GCC optimize("fp-contract=off")
+
 namespace {
 
 using Heap = faiss::CMax<float, int32_t>;
 
-// Columns whose heaps are updated together while reading a product row by
-// row (a cache line of floats).
+// Candidates are screened 16 at a time (a cache line of floats): their
+// distances are computed together (vectorised where the CPU allows) and only
+// a group with one that can enter a heap is looked at one by one.
 constexpr idx_t kTile = 16;
+
+// faiss's distance: |x|^2 + |y|^2 - 2<x,y>, clamped at 0 against round-off
+// for (near) duplicates. No fused multiply-add (see the pragma below), so the
+// rounding is that of faiss's own search.
+inline float l2(float xi, float yj, float ip) {
+    float dis = xi + yj - 2 * ip;
+    return dis < 0 ? 0 : dis;
+}
+
+// Whether (dis, j) enters a heap whose worst is (top, topi).
+inline bool better(float dis, int32_t j, float top, int32_t topi) {
+    return dis < top || (dis == top && j < topi);
+}
+
+// Rows [r0, r1) take columns [c0, c1) of the product P (row-major,
+// c1 - c0 columns) as candidates; a row never takes itself.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void update_rows(const float* P, idx_t r0, idx_t r1, idx_t c0, idx_t c1, const float* xn,
+                 float* hv, int32_t* hi, idx_t k) {
+    const idx_t nc = c1 - c0;
+    for (idx_t i = r0; i < r1; i++) {
+        const float* row = P + (i - r0) * nc;
+        float* v = hv + i * k;
+        int32_t* id = hi + i * k;
+        float top = v[0];
+        int32_t topi = id[0];
+        const float xi = xn[i];
+        for (idx_t j0 = c0; j0 < c1; j0 += kTile) {
+            const idx_t m = std::min(kTile, c1 - j0);
+            float dd[kTile];
+            int any = 0;
+            if (m == kTile) {
+                for (idx_t t = 0; t < kTile; t++) {
+                    dd[t] = l2(xi, xn[j0 + t], row[j0 - c0 + t]);
+                    any |= dd[t] <= top;
+                }
+            } else {
+                for (idx_t t = 0; t < m; t++) {
+                    dd[t] = l2(xi, xn[j0 + t], row[j0 - c0 + t]);
+                    any |= dd[t] <= top;
+                }
+            }
+            if (!any) continue;
+            for (idx_t t = 0; t < m; t++) {
+                const idx_t j = j0 + t;
+                if (j != i && better(dd[t], (int32_t)j, top, topi)) {
+                    faiss::heap_replace_top<Heap>(k, v, id, dd[t], (int32_t)j);
+                    top = v[0];
+                    topi = id[0];
+                }
+            }
+        }
+    }
+}
+
+// Columns [c0, c1) of P (rows of another block) take rows [r0, r1) as
+// candidates, 16 columns at a time while reading P row by row.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void update_columns(const float* P, idx_t r0, idx_t r1, idx_t c0, idx_t c1, const float* xn,
+                    float* hv, int32_t* hi, idx_t k) {
+    const idx_t nc = c1 - c0;
+    for (idx_t j0 = c0; j0 < c1; j0 += kTile) {
+        const idx_t m = std::min(kTile, c1 - j0);
+        float top[kTile], yn[kTile];
+        int32_t topi[kTile];
+        for (idx_t t = 0; t < m; t++) {
+            top[t] = hv[(j0 + t) * k];
+            topi[t] = hi[(j0 + t) * k];
+            yn[t] = xn[j0 + t];
+        }
+        for (idx_t t = m; t < kTile; t++) {
+            top[t] = -1; // never below: padding
+            topi[t] = -1;
+            yn[t] = 0;
+        }
+        for (idx_t i = r0; i < r1; i++) {
+            const float* row = P + (i - r0) * nc + (j0 - c0);
+            const float xi = xn[i];
+            float dd[kTile];
+            int any = 0;
+            if (m == kTile) {
+                for (idx_t t = 0; t < kTile; t++) {
+                    dd[t] = l2(xi, yn[t], row[t]);
+                    any |= dd[t] <= top[t];
+                }
+            } else {
+                for (idx_t t = 0; t < m; t++) {
+                    dd[t] = l2(xi, yn[t], row[t]);
+                    any |= dd[t] <= top[t];
+                }
+            }
+            if (!any) continue;
+            for (idx_t t = 0; t < m; t++) {
+                if (better(dd[t], (int32_t)i, top[t], topi[t])) {
+                    float* v = hv + (j0 + t) * k;
+                    int32_t* id = hi + (j0 + t) * k;
+                    faiss::heap_replace_top<Heap>(k, v, id, dd[t], (int32_t)i);
+                    top[t] = v[0];
+                    topi[t] = id[0];
+                }
+            }
+        }
+    }
+}
 
 struct SelfKnn {
     const float* x = nullptr;
@@ -51,44 +160,14 @@ struct SelfKnn {
     std::vector<float> out_d;
     std::vector<idx_t> out_i;
 
-    inline float dist(idx_t i, idx_t j, float ip) const {
-        float dis = norms[i] + norms[j] - 2 * ip;
-        return dis < 0 ? 0 : dis; // round-off for (near) duplicates
-    }
-
-    // Offers candidate j at distance dis to row i's heap.
-    inline void offer(idx_t i, float dis, int32_t j) {
-        float* v = hv.data() + i * k;
-        int32_t* id = hi.data() + i * k;
-        if (dis < v[0] || (dis == v[0] && j < id[0])) {
-            faiss::heap_replace_top<Heap>(k, v, id, dis, j);
-        }
-    }
-
     // Blocks I and J (I == J: the block against itself, the row itself left
     // out): one product, then the heaps of I's rows and of J's rows.
     void pair(idx_t I, idx_t J, float* P) {
         idx_t r0 = I * block, r1 = std::min(r0 + block, n);
         idx_t c0 = J * block, c1 = std::min(c0 + block, n);
-        idx_t nc = c1 - c0;
-        gemm_abt(x + r0 * d, r1 - r0, x + c0 * d, nc, d, P);
-        for (idx_t i = r0; i < r1; i++) {
-            const float* row = P + (i - r0) * nc;
-            for (idx_t j = c0; j < c1; j++) {
-                if (j == i) continue;
-                offer(i, dist(i, j, row[j - c0]), (int32_t)j);
-            }
-        }
-        if (I == J) return;
-        for (idx_t j0 = c0; j0 < c1; j0 += kTile) {
-            idx_t j1 = std::min(j0 + kTile, c1);
-            for (idx_t i = r0; i < r1; i++) {
-                const float* row = P + (i - r0) * nc;
-                for (idx_t j = j0; j < j1; j++) {
-                    offer(j, dist(i, j, row[j - c0]), (int32_t)i);
-                }
-            }
-        }
+        gemm_abt(x + r0 * d, r1 - r0, x + c0 * d, c1 - c0, d, P);
+        update_rows(P, r0, r1, c0, c1, norms.data(), hv.data(), hi.data(), k);
+        if (I != J) update_columns(P, r0, r1, c0, c1, norms.data(), hv.data(), hi.data(), k);
     }
 
     void plan() {
