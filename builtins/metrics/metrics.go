@@ -5,9 +5,10 @@
 // on faiss. It is both a Go API (Compute, KNN, KMeans: used by the training
 // loop and `dadash eval`) and the `metrics` module of scripts.
 //
-// One Compute call shares one chunked kNN search between all the
-// neighbour-based metrics it is asked for (searching as deep as the deepest
-// of them needs) and one k-means run between nmi, ami and f1.
+// One Compute call shares one kNN search between all the neighbour-based
+// metrics it is asked for (searching as deep as the deepest of them needs)
+// and one k-means run between nmi, ami and f1. Metrics are accumulated query
+// by query, so the neighbours of all queries are never stored.
 //
 // # Protocol
 //
@@ -18,13 +19,19 @@
 // Options.Query the queries search a separate gallery (the In-Shop protocol)
 // and nothing is left out.
 //
-// Neighbours are searched with faiss's IndexFlatL2, as the reference ranks
-// e_recall and mAP; for unit vectors that is also the cosine ranking of its
-// c_recall (IndexFlatIP), so e_recall and c_recall share the search. Without
-// normalisation the Euclidean metrics search the vectors as given and
-// c_recall their normalised copies, in two searches. Ties in distance are
-// ordered by gallery index (the smaller index is nearer), both inside the k
-// results and at the k-th place.
+// Neighbours are ranked by squared L2 distance as faiss's IndexFlatL2
+// computes it, as the reference ranks e_recall and mAP; for unit vectors
+// that is also the cosine ranking of its c_recall (IndexFlatIP), so e_recall
+// and c_recall share the search. Without normalisation the Euclidean metrics
+// search the vectors as given and c_recall their normalised copies, in two
+// searches. Ties in distance are ordered by gallery index (the smaller index
+// is nearer), both inside the k results and at the k-th place.
+//
+// A set searched against itself uses dadash's symmetric exact search
+// (native/faiss_c: each pair of rows multiplied once with faiss's BLAS call,
+// half the flops of IndexFlatL2) while its heaps (n * k * 8 bytes) fit in
+// 1 GiB; otherwise, and for a separate gallery or an IVF index, faiss's
+// index is searched a chunk of queries at a time.
 //
 // # Metrics
 //
@@ -107,7 +114,10 @@ type Options struct {
 	// ChunkSize is the number of queries searched at once (default 4096).
 	ChunkSize int
 
-	// Threads for faiss (OpenMP); 0 means dadash's --threads, else all cores.
+	// Threads for faiss (OpenMP); 0 means dadash's --threads, else all
+	// cores. dadash's kernels run BLAS single-threaded inside these threads;
+	// faiss's own searches use OpenBLAS's threads as OpenBLAS is configured
+	// (OPENBLAS_NUM_THREADS).
 	Threads int
 
 	// KMeansIter (default 20) and KMeansSeed (0: faiss's default 1234, which
