@@ -3,9 +3,14 @@ package metrics
 import (
 	"context"
 	"math"
+	"math/rand"
 	"strings"
 	"testing"
+
+	"github.com/dadash/dadash/lang"
 )
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
 
 // circle puts unit vectors at the given angles (degrees): their cosine
 // ranking is the ranking by angular difference.
@@ -391,5 +396,39 @@ func TestBadInput(t *testing.T) {
 	_, err = Compute(ctx2, x, 4, 2, l, []string{"e_recall@1"}, Options{})
 	if err != context.Canceled {
 		t.Errorf("cancelled run: err = %v", err)
+	}
+}
+
+// countdown is a context that reports cancellation after n checks.
+type countdown struct {
+	context.Context
+	n int
+}
+
+func (c *countdown) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// A run stops at the next check after cancellation: between the search's
+// steps and between k-means iterations.
+func TestCancelMidRun(t *testing.T) {
+	r := newRand(1)
+	x, l := ternary(r, 3000, 8)
+	for _, names := range [][]string{{"e_recall@1"}, {"nmi"}} {
+		for _, n := range []int{0, 1, 3} {
+			_, err := Compute(&countdown{context.Background(), n}, x, 3000, 8, l, names, Options{})
+			if err != context.Canceled {
+				t.Errorf("%v, cancelled after %d checks: err = %v", names, n, err)
+			}
+		}
+	}
+}
+
+func TestInterruptedInScripts(t *testing.T) {
+	if err := callErr("metrics.compute", context.Canceled); err != lang.ErrInterrupted {
+		t.Errorf("a cancelled run reads %v, want lang.ErrInterrupted", err)
 	}
 }
