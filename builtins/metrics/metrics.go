@@ -116,8 +116,8 @@ type Options struct {
 
 	// Threads for faiss (OpenMP); 0 means dadash's --threads, else all
 	// cores. dadash's kernels run BLAS single-threaded inside these threads;
-	// faiss's own searches use OpenBLAS's threads as OpenBLAS is configured
-	// (OPENBLAS_NUM_THREADS).
+	// faiss's own searches (a separate gallery, IVF) multiply with OpenBLAS's
+	// thread pool, which dadash --threads also sizes.
 	Threads int
 
 	// KMeansIter (default 20) and KMeansSeed (0: faiss's default 1234, which
