@@ -249,7 +249,7 @@ func fnEmbedding(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
-	nb, err := metrics.KNN(ctx, emb, n, d, nil, k+1, metrics.KNNOptions{})
+	nb, err := metrics.KNN(ctx, emb, n, d, nil, k, metrics.KNNOptions{}) // the set against itself: each row is left out
 	if err != nil {
 		return nil, fmt.Errorf("%s: neighbours: %w", b.Name(), err)
 	}
