@@ -8,11 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/dadash/dadash/builtins/report/progress"
 	"math"
 	"strings"
-	"sync"
-	"time"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -250,7 +248,7 @@ func fnTSNE(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		opts.LearningRate = f
 	}
 	if showProgress {
-		p := newLineProgress(lang.Stderr(thread), nIter, "t-SNE")
+		p := progress.New(lang.Stderr(thread), nIter, "t-SNE")
 		defer p.Done()
 		opts.Progress = p
 	}
@@ -304,58 +302,4 @@ func fnPCA(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 		"mean":                     floats(r.Mean),
 		"solver":                   starlark.String(r.Solver),
 	}), nil
-}
-
-// lineProgress is a stand-in for dadash's progress bar
-// (builtins/report/progress, whose *Bar has the same Add, SetInfo and Done
-// and can replace it as is): a plain line at every tenth of the
-// iterations and at the end.
-type lineProgress struct {
-	mu         sync.Mutex
-	w          io.Writer
-	total, n   int
-	label      string
-	info       string
-	start      time.Time
-	nextTenth  int
-	doneCalled bool
-}
-
-func newLineProgress(w io.Writer, total int, label string) *lineProgress {
-	return &lineProgress{w: w, total: total, label: label, start: time.Now(), nextTenth: 1}
-}
-
-func (p *lineProgress) Add(n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.n += n
-	if p.total > 0 && p.n*10 >= p.nextTenth*p.total && p.n < p.total {
-		for p.n*10 >= p.nextTenth*p.total {
-			p.nextTenth++
-		}
-		p.line()
-	}
-}
-
-func (p *lineProgress) SetInfo(s string) {
-	p.mu.Lock()
-	p.info = s
-	p.mu.Unlock()
-}
-
-func (p *lineProgress) Done() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.doneCalled {
-		p.doneCalled = true
-		p.line()
-	}
-}
-
-func (p *lineProgress) line() {
-	fmt.Fprintf(p.w, "%s: %d/%d iterations", p.label, p.n, p.total)
-	if p.info != "" {
-		fmt.Fprintf(p.w, "  %s", p.info)
-	}
-	fmt.Fprintf(p.w, "  %.1f s\n", time.Since(p.start).Seconds())
 }

@@ -102,8 +102,9 @@ func TestInterrupt(t *testing.T) {
 	}
 }
 
-// TestProgressLines: progress=True writes plain lines to the thread's
-// stderr, one per tenth and a last one; progress=False writes nothing.
+// TestProgressLines: progress=True shows dadash's progress bar on the
+// thread's stderr (plain lines, one per tenth, when it is not a terminal);
+// progress=False writes nothing.
 func TestProgressLines(t *testing.T) {
 	for _, show := range []bool{true, false} {
 		thread := &starlark.Thread{Name: "test"}
@@ -124,9 +125,9 @@ func TestProgressLines(t *testing.T) {
 			}
 			continue
 		}
-		if len(lines) != 10 || !strings.HasPrefix(lines[0], "t-SNE: 30/300 iterations") ||
-			!strings.HasPrefix(lines[9], "t-SNE: 300/300 iterations  KL ") {
-			t.Errorf("progress lines:\n%s", errOut.String())
+		if len(lines) != 10 || !strings.HasPrefix(lines[0], "t-SNE: 30/300 (10%)") ||
+			!strings.HasPrefix(lines[9], "t-SNE: 300/300 (100%)  KL ") {
+			t.Errorf("progress lines (%d):\n%s", len(lines), errOut.String())
 		}
 		if out.Len() != 0 {
 			t.Errorf("stdout: %q", out.String())
