@@ -5,21 +5,10 @@ import (
 	"github.com/dadash/dadash/builtins/torch/aten"
 )
 
-// calc chains aten calls and keeps the first error, so that the objectives
-// read as their formulas; after an error every call returns an undefined
-// tensor.
-type calc struct{ err error }
+// calc is aten.Calc with this package's shorthands.
+type calc struct{ aten.Calc }
 
-func (c *calc) op(name string, args ...aten.Arg) aten.Tensor {
-	if c.err != nil {
-		return aten.Tensor{}
-	}
-	t, err := aten.Run(name, args...)
-	if err != nil {
-		c.err = err
-	}
-	return t
-}
+func (c *calc) op(name string, args ...aten.Arg) aten.Tensor { return c.Op(name, args...) }
 
 func (c *calc) add(a, b aten.Tensor) aten.Tensor { return c.op("add", aten.T(a), aten.T(b)) }
 func (c *calc) sub(a, b aten.Tensor) aten.Tensor { return c.op("sub", aten.T(a), aten.T(b)) }
@@ -40,41 +29,41 @@ func (c *calc) softmax(a aten.Tensor) aten.Tensor { return c.op("softmax", aten.
 
 // ce is F.cross_entropy(logits, target) with mean reduction.
 func (c *calc) ce(logits, target aten.Tensor) aten.Tensor {
-	if c.err != nil {
+	if c.Err != nil {
 		return aten.Tensor{}
 	}
 	t, err := nn.CrossEntropy(logits, target, 0)
 	if err != nil {
-		c.err = err
+		c.Err = err
 	}
 	return t
 }
 
 // normalize is F.normalize(a, dim=-1).
 func (c *calc) normalize(a aten.Tensor) aten.Tensor {
-	if c.err != nil {
+	if c.Err != nil {
 		return aten.Tensor{}
 	}
 	t, err := nn.Normalize(a, 2, -1, 1e-12)
 	if err != nil {
-		c.err = err
+		c.Err = err
 	}
 	return t
 }
 
 func (c *calc) detach(a aten.Tensor) aten.Tensor {
-	if c.err != nil || !a.Defined() {
+	if c.Err != nil || !a.Defined() {
 		return a
 	}
 	t, err := a.Detach()
 	if err != nil {
-		c.err = err
+		c.Err = err
 	}
 	return t
 }
 
 func (c *calc) check(err error) {
-	if c.err == nil && err != nil {
-		c.err = err
+	if c.Err == nil && err != nil {
+		c.Err = err
 	}
 }

@@ -62,7 +62,7 @@ func (st *structure) diagnosticsCall(thread *starlark.Thread, m *nn.Module, args
 		o.mixExtension = false
 		xs, ms, ps, _ := views(&c, b, mx.mix(&c, b.x, b.p), o)
 		oh := c.op("one_hot", aten.T(yy), aten.I(st.numClasses))
-		if c.err == nil {
+		if c.Err == nil {
 			oh, err = oh.To(x.ATen().DType(), "", false)
 			c.check(err)
 		}
@@ -82,8 +82,8 @@ func (st *structure) diagnosticsCall(thread *starlark.Thread, m *nn.Module, args
 			"proxy_similarity": perClass(sim),
 			"counts":           c.op("to", aten.T(counts), aten.D(aten.Int64)),
 		}
-		if c.err != nil {
-			return c.err
+		if c.Err != nil {
+			return c.Err
 		}
 		for k, v := range vals {
 			out[k] = torch.New(v)

@@ -73,7 +73,7 @@ type batch struct {
 // two samples is returned unchanged and draws nothing.
 func posMix(c *calc, b batch, labels []int64) batch {
 	anchors, positives := posPairs(labels)
-	if len(anchors) == 0 || c.err != nil {
+	if len(anchors) == 0 || c.Err != nil {
 		return b
 	}
 	m, err := sampleBeta(2, 2)
@@ -82,7 +82,7 @@ func posMix(c *calc, b batch, labels []int64) batch {
 	c.check(err)
 	ip, err := aten.FromInt64s(positives, int64(len(positives)))
 	c.check(err)
-	if c.err != nil {
+	if c.Err != nil {
 		return b
 	}
 	if dev := b.x.Device(); dev != "cpu" {
@@ -111,7 +111,7 @@ type mixer struct {
 
 // draw samples a new m (random mode only; the learnable modes draw nothing).
 func (mx *mixer) draw(c *calc) {
-	if mx.mode != "random" || c.err != nil {
+	if mx.mode != "random" || c.Err != nil {
 		return
 	}
 	m, err := sampleBeta(mx.o.mixAlpha, mx.o.mixBeta)

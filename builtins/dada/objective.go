@@ -90,7 +90,7 @@ func (st *structure) objective(thread *starlark.Thread, m *nn.Module, fn string,
 	}
 	var parts []losses.Part
 	var proxyLoss aten.Tensor
-	if generator && c.err == nil {
+	if generator && c.Err == nil {
 		var pos aten.Tensor
 		if b.extended {
 			pos = b.p
@@ -117,8 +117,8 @@ func (st *structure) objective(thread *starlark.Thread, m *nn.Module, fn string,
 	} else {
 		total = c.add(c.scale(u, 1-r), c.scale(c.sub(s, dis), r))
 	}
-	if c.err != nil {
-		return aten.Tensor{}, nil, fmt.Errorf("%s: %w", fn, c.err)
+	if c.Err != nil {
+		return aten.Tensor{}, nil, fmt.Errorf("%s: %w", fn, c.Err)
 	}
 	parts = append(parts, losses.Part{Name: "u", Value: u}, losses.Part{Name: "s", Value: s}, losses.Part{Name: "dis", Value: dis})
 	return total, parts, nil
@@ -126,17 +126,17 @@ func (st *structure) objective(thread *starlark.Thread, m *nn.Module, fn string,
 
 // forward runs a child module (U or K) on one tensor.
 func forward(thread *starlark.Thread, c *calc, m *nn.Module, child string, x aten.Tensor) aten.Tensor {
-	if c.err != nil {
+	if c.Err != nil {
 		return aten.Tensor{}
 	}
 	mod := m.Child(child)
 	if mod == nil {
-		c.err = fmt.Errorf("criterion.%s is None", child)
+		c.Err = fmt.Errorf("criterion.%s is None", child)
 		return aten.Tensor{}
 	}
 	t, err := mod.ForwardTensor(thread, x)
 	if err != nil {
-		c.err = fmt.Errorf("%s: %w", child, err)
+		c.Err = fmt.Errorf("%s: %w", child, err)
 	}
 	return t
 }
@@ -160,7 +160,7 @@ func views(c *calc, b batch, mix aten.Tensor, o options) (xs, ms, ps, ys aten.Te
 func (st *structure) domain(thread *starlark.Thread, c *calc, m *nn.Module, b batch, mx *mixer, o options) aten.Tensor {
 	xs, ms, ps, _ := views(c, b, mx.mix(c, b.x, b.p), o)
 	target := func(rows aten.Tensor, k int64) aten.Tensor {
-		if c.err != nil {
+		if c.Err != nil {
 			return aten.Tensor{}
 		}
 		return c.op("new_full", aten.T(b.y), aten.Is(rows.Shape()[0]), aten.I(k))
@@ -183,7 +183,7 @@ func (st *structure) category(thread *starlark.Thread, c *calc, m *nn.Module, b 
 	switch o.disMode {
 	case "nwd":
 		nuc := func(t aten.Tensor) aten.Tensor { return c.op("linalg_matrix_norm", aten.T(t), aten.S("nuc")) }
-		if c.err == nil {
+		if c.Err == nil {
 			disc = c.scale(c.sub(nuc(px), nuc(pm)), 1/float64(kx.Shape()[0]))
 		}
 	case "l1":

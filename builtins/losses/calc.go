@@ -7,20 +7,10 @@ import (
 	"github.com/dadash/dadash/builtins/torch/aten"
 )
 
-// calc chains aten calls and keeps the first error, so that a loss reads as
-// its formula; once an error happened every call returns an undefined tensor.
-type calc struct{ err error }
+// calc is aten.Calc with this package's shorthands.
+type calc struct{ aten.Calc }
 
-func (c *calc) op(name string, args ...aten.Arg) aten.Tensor {
-	if c.err != nil {
-		return aten.Tensor{}
-	}
-	t, err := aten.Run(name, args...)
-	if err != nil {
-		c.err = err
-	}
-	return t
-}
+func (c *calc) op(name string, args ...aten.Arg) aten.Tensor { return c.Op(name, args...) }
 
 func (c *calc) mm(a, b aten.Tensor) aten.Tensor  { return c.op("mm", aten.T(a), aten.T(b)) }
 func (c *calc) t(a aten.Tensor) aten.Tensor      { return c.op("t", aten.T(a)) }
@@ -39,23 +29,23 @@ func (c *calc) scale(a aten.Tensor, s float64) aten.Tensor {
 
 // normalize is F.normalize(a, dim=-1): rows divided by max(||row||, 1e-12).
 func (c *calc) normalize(a aten.Tensor) aten.Tensor {
-	if c.err != nil {
+	if c.Err != nil {
 		return aten.Tensor{}
 	}
 	t, err := nn.Normalize(a, 2, -1, 1e-12)
 	if err != nil {
-		c.err = err
+		c.Err = err
 	}
 	return t
 }
 
 func (c *calc) detach(a aten.Tensor) aten.Tensor {
-	if c.err != nil {
+	if c.Err != nil {
 		return aten.Tensor{}
 	}
 	t, err := a.Detach()
 	if err != nil {
-		c.err = err
+		c.Err = err
 	}
 	return t
 }

@@ -49,8 +49,8 @@ func (l normSoftmax) Compute(x, y, pos aten.Tensor) (aten.Tensor, []Part, error)
 	}
 	var c calc
 	ce := c.op("cross_entropy_loss", aten.T(c.scale(sim, 1/temp)), aten.T(y), aten.None(), aten.I(1), aten.I(-100), aten.F(0))
-	if c.err != nil {
-		return aten.Tensor{}, nil, c.err
+	if c.Err != nil {
+		return aten.Tensor{}, nil, c.Err
 	}
 	return ce, []Part{{"ce", ce}}, nil
 }

@@ -80,8 +80,8 @@ func (l oproxy) Compute(x, y, pos aten.Tensor) (aten.Tensor, []Part, error) {
 	posPart := c.mean(c.lseMasked(c.affine(sPos, -aPos, aPos*dPos), maskPos, d))
 	negPart := c.mean(c.lseMasked(c.affine(sNeg, aNeg, -aNeg*dNeg), maskNeg, d))
 	loss := c.add(posPart, negPart)
-	if c.err != nil {
-		return aten.Tensor{}, nil, c.err
+	if c.Err != nil {
+		return aten.Tensor{}, nil, c.Err
 	}
 	return loss, []Part{{"pos", posPart}, {"neg", negPart}}, nil
 }
@@ -106,7 +106,7 @@ func (l oproxy) ClassSimilarity(x aten.Tensor) (aten.Tensor, error) {
 func cosine(x, p aten.Tensor) (aten.Tensor, error) {
 	var c calc
 	s := c.mm(c.normalize(x), c.t(c.normalize(p)))
-	return s, c.err
+	return s, c.Err
 }
 
 const docOProxyArgs = `pos_alpha=32, neg_alpha=32, pos_delta=0.1, neg_delta=-0.1, proxy_init="norm", dtype=None, device=None`

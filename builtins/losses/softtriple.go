@@ -63,7 +63,7 @@ func (l softTriple) EmbedDim() int64 {
 func (l softTriple) classSim(c *calc, x aten.Tensor, gamma float64) (sim, centers aten.Tensor) {
 	p, k, err := l.check()
 	if err != nil {
-		c.err = err
+		c.Err = err
 		return
 	}
 	n := p.Shape()[0] / k
@@ -90,12 +90,12 @@ func (l softTriple) Compute(x, y, pos aten.Tensor) (aten.Tensor, []Part, error) 
 	var c calc
 	sim, centers := l.classSim(&c, x, gamma)
 	n, k, d := l.NumClasses(), l.k(), l.EmbedDim()
-	if c.err != nil {
-		return aten.Tensor{}, nil, c.err
+	if c.Err != nil {
+		return aten.Tensor{}, nil, c.Err
 	}
 	oh, err := c.op("one_hot", aten.T(y), aten.I(n)).To(x.DType(), "", false)
-	if c.err == nil && err != nil {
-		c.err = err
+	if c.Err == nil && err != nil {
+		c.Err = err
 	}
 	logits := c.scale(c.op("sub", aten.T(sim), aten.T(c.scale(oh, margin))), la)
 	classify := c.op("cross_entropy_loss", aten.T(logits), aten.T(y), aten.None(), aten.I(1), aten.I(-100), aten.F(0))
@@ -111,8 +111,8 @@ func (l softTriple) Compute(x, y, pos aten.Tensor) (aten.Tensor, []Part, error) 
 		reg = c.op("zeros_like", aten.T(classify))
 	}
 	loss := c.add(classify, c.scale(reg, tau))
-	if c.err != nil {
-		return aten.Tensor{}, nil, c.err
+	if c.Err != nil {
+		return aten.Tensor{}, nil, c.Err
 	}
 	return loss, []Part{{"classify", classify}, {"reg", reg}}, nil
 }
@@ -130,7 +130,7 @@ func (l softTriple) ProxyFor(x, y aten.Tensor) (aten.Tensor, error) {
 	if !x.Defined() {
 		means := c.op("mean", aten.T(c.op("view", aten.T(p), aten.Is(n, k, d))), aten.Is(1))
 		out := c.op("index_select", aten.T(means), aten.I(0), aten.T(y))
-		return out, c.err
+		return out, c.Err
 	}
 	var idx aten.Tensor
 	err = aten.NoGrad(func() error {
@@ -139,7 +139,7 @@ func (l softTriple) ProxyFor(x, y aten.Tensor) (aten.Tensor, error) {
 		s := c.op("bmm", aten.T(own), aten.T(c.op("unsqueeze", aten.T(c.normalize(x)), aten.I(2)))) // B x K x 1
 		best := c.op("argmax", aten.T(c.op("squeeze", aten.T(s), aten.I(2))), aten.I(1))
 		idx = c.add(c.op("mul", aten.T(y), aten.I(k)), best)
-		return c.err
+		return c.Err
 	})
 	if err != nil {
 		return aten.Tensor{}, err
@@ -154,7 +154,7 @@ func (l softTriple) ClassSimilarity(x aten.Tensor) (aten.Tensor, error) {
 	}
 	var c calc
 	sim, _ := l.classSim(&c, x, gamma)
-	return sim, c.err
+	return sim, c.Err
 }
 
 const docSoftTriple = `losses.soft_triple(num_classes, embed_dim, centers_per_class=10, la=20, gamma=0.1, margin=0.01, tau=0.2, proxy_init="uniform", dtype=None, device=None)

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"github.com/dadash/dadash/lang"
 	"strconv"
 	"strings"
 )
@@ -147,32 +148,11 @@ func closestName(name string) string {
 			}
 			cand = strings.TrimSuffix(p, "k") + arg
 		}
-		dl := editDistance(strings.ToLower(name), strings.ToLower(cand))
-		de := editDistance(name, cand)
+		dl := lang.EditDistance(strings.ToLower(name), strings.ToLower(cand))
+		de := lang.EditDistance(name, cand)
 		if bestLower < 0 || dl < bestLower || (dl == bestLower && de < bestExact) {
 			best, bestLower, bestExact = cand, dl, de
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -318,3 +318,20 @@ func Run(name string, args ...Arg) (Tensor, error) {
 	}
 	return t, nil
 }
+
+// Calc chains operator calls and keeps the first error, so that Go code
+// computing a loss reads as its formula; after an error every call returns
+// an undefined tensor and Err says what went wrong.
+type Calc struct{ Err error }
+
+// Op runs aten::name unless an earlier call failed.
+func (c *Calc) Op(name string, args ...Arg) Tensor {
+	if c.Err != nil {
+		return Tensor{}
+	}
+	t, err := Run(name, args...)
+	if err != nil {
+		c.Err = err
+	}
+	return t
+}
