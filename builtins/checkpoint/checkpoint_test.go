@@ -18,73 +18,8 @@ import (
 	"github.com/dadash/dadash/interp/startest"
 )
 
-// testHelpers gives .star tests a scratch folder and file tools.
-func testHelpers(t *testing.T) startest.Option {
-	dir := t.TempDir()
-	builtin := func(name string, fn func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)) *starlark.Builtin {
-		return starlark.NewBuiltin(name, func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			return fn(args, kwargs)
-		})
-	}
-	return startest.Predeclared(starlark.StringDict{
-		"tmpdir": builtin("tmpdir", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			d, err := os.MkdirTemp(dir, "star")
-			return starlark.String(d), err
-		}),
-		// copy_file(src, dst, size=-1) copies the first size bytes (all with -1).
-		"copy_file": builtin("copy_file", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var src, dst string
-			size := -1
-			if err := starlark.UnpackArgs("copy_file", args, kwargs, "src", &src, "dst", &dst, "size?", &size); err != nil {
-				return nil, err
-			}
-			b, err := os.ReadFile(src)
-			if err != nil {
-				return nil, err
-			}
-			if size >= 0 && size < len(b) {
-				b = b[:size]
-			}
-			return starlark.None, os.WriteFile(dst, b, 0o644)
-		}),
-		"file_size": builtin("file_size", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path string
-			if err := starlark.UnpackArgs("file_size", args, kwargs, "path", &path); err != nil {
-				return nil, err
-			}
-			st, err := os.Stat(path)
-			if err != nil {
-				return nil, err
-			}
-			return starlark.MakeInt64(st.Size()), nil
-		}),
-		"write_file": builtin("write_file", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path, data string
-			if err := starlark.UnpackArgs("write_file", args, kwargs, "path", &path, "data", &data); err != nil {
-				return nil, err
-			}
-			return starlark.None, os.WriteFile(path, []byte(data), 0o644)
-		}),
-		"list_dir": builtin("list_dir", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var path string
-			if err := starlark.UnpackArgs("list_dir", args, kwargs, "path", &path); err != nil {
-				return nil, err
-			}
-			ents, err := os.ReadDir(path)
-			if err != nil {
-				return nil, err
-			}
-			var names []starlark.Value
-			for _, e := range ents {
-				names = append(names, starlark.String(e.Name()))
-			}
-			return starlark.NewList(names), nil
-		}),
-	})
-}
-
 func TestStar(t *testing.T) {
-	startest.Run(t, "testdata/*.star", testHelpers(t))
+	startest.Run(t, "testdata/*.star", startest.Files(t))
 }
 
 // saveTensors writes a checkpoint holding epoch and a float32 tensor of n

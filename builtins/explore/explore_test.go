@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"go.starlark.net/starlark"
-
 	_ "github.com/dadash/dadash/builtins/embed/manifold"
 	_ "github.com/dadash/dadash/builtins/torch"
 	"github.com/dadash/dadash/interp/startest"
@@ -19,16 +17,7 @@ func TestStar(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	startest.Run(t, filepath.Join(wd, "testdata/*.star"), startest.Predeclared(starlark.StringDict{
-		"read_file": starlark.NewBuiltin("read_file", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var p string
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &p); err != nil {
-				return nil, err
-			}
-			data, err := os.ReadFile(p)
-			return starlark.String(data), err
-		}),
-	}))
+	startest.Run(t, filepath.Join(wd, "testdata/*.star"), startest.Files(t))
 	// show() picks fresh names under views/.
 	views, _ := filepath.Glob(filepath.Join(dir, "views", "view-*.html"))
 	if len(views) != 2 {
