@@ -10,11 +10,13 @@ import (
 	"github.com/dadash/dadash/lang"
 )
 
-const docProgress = `report.progress(iterable, total=None, desc="", unit="it"): shows the progress of a loop.
+const docProgress = `report.progress(iterable, total=None, desc="", unit="it", unit_scale=1): shows the progress of a loop.
 
 Wraps an iterable so that looping over it shows progress on standard error: a bar with
 rate and ETA on a terminal, a plain line every 10% (or 30 s) otherwise. total defaults to
-len(iterable). p.set_info(text) adds a note such as the running loss:
+len(iterable). unit_scale counts each item as that many units for the rate (a loop over
+batches of 90 images with unit="img", unit_scale=90 shows images per second).
+p.set_info(text) adds a note such as the running loss:
 
     p = report.progress(loader, desc = "epoch %d" % epoch, unit = "batch")
     for batch in p:
@@ -25,10 +27,14 @@ func fnProgress(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	var it starlark.Iterable
 	var total starlark.Value = starlark.None
 	desc, unit := "", "it"
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "iterable", &it, "total?", &total, "desc?", &desc, "unit?", &unit); err != nil {
+	scale := 1.0
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "iterable", &it, "total?", &total, "desc?", &desc, "unit?", &unit, "unit_scale?", &scale); err != nil {
 		return nil, err
 	}
-	p := &Progress{inner: it, desc: desc, unit: unit, w: lang.Stderr(thread), total: -1}
+	if !(scale > 0) {
+		return nil, fmt.Errorf("%s: unit_scale must be positive, got %g", b.Name(), scale)
+	}
+	p := &Progress{inner: it, desc: desc, unit: unit, scale: scale, w: lang.Stderr(thread), total: -1}
 	if !isNone(total) {
 		n, err := starlark.AsInt32(total)
 		if err != nil {
@@ -47,6 +53,7 @@ type Progress struct {
 	inner      starlark.Iterable
 	total      int
 	desc, unit string
+	scale      float64
 	w          io.Writer
 	bar        *progress.Bar
 	info       string
@@ -66,6 +73,7 @@ func (p *Progress) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: pr
 func (p *Progress) Iterate() starlark.Iterator {
 	p.bar = progress.New(p.w, p.total, p.desc)
 	p.bar.SetUnit(p.unit)
+	p.bar.SetScale(p.scale)
 	if p.info != "" {
 		p.bar.SetInfo(p.info)
 	}

@@ -28,6 +28,7 @@ type Bar struct {
 	label string
 	unit  string
 	info  string
+	scale float64 // units per item for the rate (e.g. images per batch); 0 means 1
 	tty   bool
 	width int
 
@@ -80,6 +81,14 @@ func (b *Bar) SetTerminal(tty bool) {
 func (b *Bar) SetUnit(unit string) {
 	b.mu.Lock()
 	b.unit = unit
+	b.mu.Unlock()
+}
+
+// SetScale makes the rate count scale units per item: a bar over batches
+// with SetUnit("img") and SetScale(90) shows images per second.
+func (b *Bar) SetScale(scale float64) {
+	b.mu.Lock()
+	b.scale = scale
 	b.mu.Unlock()
 }
 
@@ -211,7 +220,11 @@ func (b *Bar) status(now time.Time, sep string) string {
 		}
 	}
 	if rate > 0 {
-		parts = append(parts, Rate(rate, b.unit))
+		shown := rate
+		if b.scale > 0 {
+			shown *= b.scale
+		}
+		parts = append(parts, Rate(shown, b.unit))
 	}
 	switch {
 	case b.done:

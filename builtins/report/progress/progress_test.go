@@ -114,3 +114,18 @@ func TestFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestScale(t *testing.T) {
+	var buf bytes.Buffer
+	b := New(&buf, 10, "epoch")
+	clock := b.start
+	b.now = func() time.Time { return clock }
+	b.SetUnit("img")
+	b.SetScale(90)
+	clock = clock.Add(time.Second)
+	b.Add(10)
+	b.Done()
+	if !strings.Contains(buf.String(), "900 img/s") {
+		t.Errorf("scaled rate: %q", buf.String())
+	}
+}
