@@ -91,6 +91,10 @@ func (s *session) config(thread *starlark.Thread, b *starlark.Builtin, args star
 			return nil, err
 		}
 		c.values[o.key] = v
+		if c.set == nil {
+			c.set = map[string]bool{}
+		}
+		c.set[o.key] = true
 		s.used[o.key] = true
 	}
 	for _, v := range c.values {
@@ -317,6 +321,7 @@ func literals(list []syntax.Expr) ([]starlark.Value, error) {
 type Config struct {
 	keys   []string
 	values map[string]starlark.Value
+	set    map[string]bool // keys the command line's --set gave
 }
 
 var (
@@ -356,12 +361,14 @@ func (c *Config) Attr(name string) (starlark.Value, error) {
 		return starlark.NewBuiltin("replace", c.replace).BindReceiver(c), nil
 	case "get":
 		return starlark.NewBuiltin("get", c.get).BindReceiver(c), nil
+	case "was_set":
+		return starlark.NewBuiltin("was_set", c.wasSet).BindReceiver(c), nil
 	}
 	return nil, nil // the interpreter reports the missing field with a hint
 }
 
 func (c *Config) AttrNames() []string {
-	names := append([]string{"get", "replace", "to_dict"}, c.keys...)
+	names := append([]string{"get", "replace", "to_dict", "was_set"}, c.keys...)
 	sort.Strings(names)
 	return names
 }
@@ -403,7 +410,7 @@ func (c *Config) replace(thread *starlark.Thread, b *starlark.Builtin, args star
 	if len(args) > 0 {
 		return nil, fmt.Errorf("replace: takes keyword arguments only, e.g. cfg.replace(epochs = 2)")
 	}
-	n := &Config{keys: append([]string{}, c.keys...), values: make(map[string]starlark.Value, len(c.values)+len(kwargs))}
+	n := &Config{keys: append([]string{}, c.keys...), values: make(map[string]starlark.Value, len(c.values)+len(kwargs)), set: c.set}
 	for k, v := range c.values {
 		n.values[k] = v
 	}
@@ -428,4 +435,18 @@ func (c *Config) get(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		return v, nil
 	}
 	return def, nil
+}
+
+// wasSet reports whether the command line gave the setting (--set key=...),
+// so that a script can tell a user's choice from its own default even when
+// the two are equal.
+func (c *Config) wasSet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var key string
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &key); err != nil {
+		return nil, err
+	}
+	if _, ok := c.values[key]; !ok {
+		return nil, fmt.Errorf("was_set: config has no setting %q", key)
+	}
+	return starlark.Bool(c.set[key]), nil
 }

@@ -390,3 +390,15 @@ func TestREPLPiped(t *testing.T) {
 	}
 	checkNoGoTrace(t, errOut.String())
 }
+
+// was_set tells a --set value from the default even when they are equal.
+func TestConfigWasSet(t *testing.T) {
+	src := "cfg = config(n = 1, m = 2)\nprint(cfg.was_set('n'), cfg.was_set('m'), cfg.replace(m = 3).was_set('n'))\n"
+	out, _, text, err := run(t, interp.Options{Overrides: []string{"n=1"}}, "c.star", src)
+	if err != nil {
+		t.Fatal(text)
+	}
+	if got := strings.TrimSpace(out); got != "True False True" {
+		t.Errorf("was_set: %s", got)
+	}
+}
