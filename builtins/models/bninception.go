@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -345,7 +346,7 @@ func loadBNInception(m *nn.Module, path string, strict bool) (nn.LoadResult, []s
 			hasNBT = true
 		}
 		if strings.HasPrefix(k, "last_linear.") {
-			if want, ok := shapes[k]; ok && !equalShape(want, sd[k].Shape()) {
+			if want, ok := shapes[k]; ok && !slices.Equal(want, sd[k].Shape()) {
 				skipped = append(skipped, k)
 				skipNotes = append(skipNotes, fmt.Sprintf("%s %s in the file, %s in the model", k, sizeStr(sd[k].Shape()), sizeStr(want)))
 				delete(sd, k)
@@ -392,18 +393,6 @@ func loadBNInception(m *nn.Module, path string, strict bool) (nn.LoadResult, []s
 		return res, nil, fmt.Errorf("%s", msg)
 	}
 	return res, skipNotes, nil
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // sizeStr writes a shape as PyTorch prints torch.Size's list: [1000, 1024].

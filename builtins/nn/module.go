@@ -11,6 +11,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -281,7 +282,7 @@ func (m *Module) LoadStateDict(sd map[string]aten.Tensor, order []string, strict
 			continue
 		}
 		dst := nt.Tensor.ATen()
-		if !sameShape(dst.Shape(), src.Shape()) {
+		if !slices.Equal(dst.Shape(), src.Shape()) {
 			return res, fmt.Errorf("size mismatch for %s: copying a param with shape %s from checkpoint, the shape in current model is %s", nt.Name, shapeStr(src.Shape()), shapeStr(dst.Shape()))
 		}
 	}
@@ -325,18 +326,6 @@ func quoteList(v []string) string {
 		q = append(q, fmt.Sprintf("%q", s))
 	}
 	return strings.Join(q, ", ")
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func shapeStr(s []int64) string {
