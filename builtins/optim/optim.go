@@ -134,15 +134,3 @@ func shapeString(s []int64) string {
 	}
 	return out + ")"
 }
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

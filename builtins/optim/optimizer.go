@@ -3,6 +3,7 @@ package optim
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -644,7 +645,7 @@ func (o *Optimizer) loadParamState(p *torch.Tensor, h *hyper, v starlark.Value) 
 				}
 				t, err = t.To(-1, "", true)
 			} else {
-				if !sameShape(t.Shape(), pt.Shape()) {
+				if !slices.Equal(t.Shape(), pt.Shape()) {
 					return nil, fmt.Errorf("%q has shape %s, but the parameter has shape %s (is this the state of another model?)", string(k), shapeString(t.Shape()), shapeString(pt.Shape()))
 				}
 				dt := aten.DType(-1)

@@ -3,6 +3,7 @@ package plot
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"go.starlark.net/starlark"
@@ -37,7 +38,7 @@ func Numbers(v starlark.Value) ([]float64, []int64, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			if i > 0 && !sameShape(s, inner) {
+			if i > 0 && !slices.Equal(s, inner) {
 				return nil, nil, fmt.Errorf("ragged list: element %d has shape %v, element 0 has %v", i, s, inner)
 			}
 			inner = s
@@ -53,18 +54,6 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Vector converts a 1-D sequence of numbers (a column or row of a 2-D
