@@ -217,13 +217,14 @@ or of the last two dims given by dim).`
 func sizeCreator(name string) *starlark.Builtin {
 	qual := "torch." + name
 	doc := fmt.Sprintf("%s(*size, dtype=None, device=None, requires_grad=False): a new tensor of the given size (dtype float32 by default).", qual)
-	op := aten.MustOp("aten::" + name)
+	// The operator is resolved at the first call: building libtorch's
+	// operator table at start-up would slow every dadash command down.
 	return lang.Func(qual, doc, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		size, err := sizeArgs(qual, args)
 		if err != nil {
 			return nil, err
 		}
-		return create(qual, op, starlark.Tuple{size}, kwargs)
+		return create(qual, aten.MustOp("aten::"+name), starlark.Tuple{size}, kwargs)
 	})
 }
 
@@ -249,9 +250,8 @@ func sizeArgs(fn string, args starlark.Tuple) (starlark.Tuple, error) {
 // creator wraps an aten factory, handling requires_grad= like PyTorch.
 func creator(name, doc string) *starlark.Builtin {
 	qual := "torch." + name
-	op := aten.MustOp("aten::" + name)
 	return lang.Func(qual, doc, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		return create(qual, op, args, kwargs)
+		return create(qual, aten.MustOp("aten::"+name), args, kwargs)
 	})
 }
 
