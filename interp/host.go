@@ -23,7 +23,6 @@ import (
 
 	"github.com/dadash/dadash/lang"
 	"go.starlark.net/lib/json"
-	"go.starlark.net/lib/math"
 	"go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -88,7 +87,7 @@ func New(opts Options) (*Host, error) {
 	}
 	h := &Host{opts: opts, overrides: ovs, modules: starlark.StringDict{
 		"json": json.Module,
-		"math": math.Module,
+		"math": mathModule,
 		"time": time.Module,
 	}}
 	for _, m := range lang.Modules() {

@@ -5,6 +5,9 @@ import (
 	"math"
 	"math/big"
 
+	starmath "go.starlark.net/lib/math"
+	"go.starlark.net/starlarkstruct"
+
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
@@ -146,3 +149,32 @@ func pyRound(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	p := math.Pow(10, float64(n))
 	return starlark.Float(math.RoundToEven(f*p) / p), nil
 }
+
+// mathModule is Starlark's math plus what Python's has and training code
+// needs: isnan, isinf, isfinite, inf and nan. (Starlark orders NaN equal to
+// itself, so the Python idiom x != x does not find a NaN.)
+var mathModule = func() *starlarkstruct.Module {
+	members := starlark.StringDict{}
+	for k, v := range starmath.Module.Members {
+		members[k] = v
+	}
+	test := func(name string, f func(float64) bool) *starlark.Builtin {
+		return starlark.NewBuiltin("math."+name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var x starlark.Value
+			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &x); err != nil {
+				return nil, err
+			}
+			n, ok := number(x)
+			if !ok {
+				return nil, fmt.Errorf("%s: %s is not a number", b.Name(), x.Type())
+			}
+			return starlark.Bool(f(asF(n))), nil
+		})
+	}
+	members["isnan"] = test("isnan", math.IsNaN)
+	members["isinf"] = test("isinf", func(x float64) bool { return math.IsInf(x, 0) })
+	members["isfinite"] = test("isfinite", func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) })
+	members["inf"] = starlark.Float(math.Inf(1))
+	members["nan"] = starlark.Float(math.NaN())
+	return &starlarkstruct.Module{Name: "math", Members: members}
+}()
