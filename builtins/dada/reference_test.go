@@ -304,12 +304,15 @@ func refObjective(c refCase, p map[string]mat, x mat, generator bool) (float64, 
 
 // ---------------------------------------------------------------- the tensor side
 
-type stubBeta struct {
+// fixedBeta hands the mixup code known Beta draws, so the float64 reference
+// can use the same mixing weights; the real sampler is tested on its own in
+// TestSampleBetaMoments below.
+type fixedBeta struct {
 	draws []float64
 	calls []string
 }
 
-func (s *stubBeta) install(t *testing.T) {
+func (s *fixedBeta) install(t *testing.T) {
 	old := sampleBeta
 	sampleBeta = func(a, b float64) (float64, error) {
 		s.calls = append(s.calls, fmt.Sprintf("Beta(%g, %g)", a, b))
@@ -503,8 +506,8 @@ func TestObjectivesAgainstReference(t *testing.T) {
 			t.Run(c.name+"/"+name, func(t *testing.T) {
 				r := rand.New(rand.NewSource(int64(100 + ci)))
 				m, params := newCriterion(t, c, r)
-				stub := &stubBeta{draws: append([]float64(nil), c.draws...)}
-				stub.install(t)
+				fixed := &fixedBeta{draws: append([]float64(nil), c.draws...)}
+				fixed.install(t)
 				x := make(mat, len(c.y))
 				for i := range x {
 					x[i] = make([]float64, dimD)
@@ -515,8 +518,8 @@ func TestObjectivesAgainstReference(t *testing.T) {
 				xt := tensorOf(t, x, true)
 				method, _ := m.Attr(name + "_loss")
 				got := call(t, method, starlark.Tuple{torch.New(xt), torch.New(labelsOf(t, c.y))}, nil)
-				if len(stub.calls) != c.wantBetaCalls {
-					t.Errorf("Beta draws %v, want %d", stub.calls, c.wantBetaCalls)
+				if len(fixed.calls) != c.wantBetaCalls {
+					t.Errorf("Beta draws %v, want %d", fixed.calls, c.wantBetaCalls)
 				}
 				want, wantParts := refObjective(c, params, x, generator)
 				if v := scalar(t, got); !near(v, want) {

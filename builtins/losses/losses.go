@@ -107,6 +107,15 @@ of the class's centres. DADA mixes samples with these.`
 
 // ---------------------------------------------------------------- shared helpers
 
+// proxyAxis is the size of the proxies' axis (0: rows, 1: embedding
+// width), or 0 when a script has removed the proxies.
+func proxyAxis(m *nn.Module, axis int) int64 {
+	if p := m.Param("proxies"); p != nil {
+		return p.ATen().Shape()[axis]
+	}
+	return 0
+}
+
 // hyper reads a float hyperparameter attribute; scripts may change them
 // between calls (loss.pos_alpha = 40), so they are read at every call.
 func hyper(m *nn.Module, name string) (float64, error) {

@@ -21,19 +21,9 @@ type normSoftmax struct{ m *nn.Module }
 
 func (l normSoftmax) Module() *nn.Module { return l.m }
 
-func (l normSoftmax) NumClasses() int64 {
-	if p := l.m.Param("proxies"); p != nil {
-		return p.ATen().Shape()[0]
-	}
-	return 0
-}
+func (l normSoftmax) NumClasses() int64 { return proxyAxis(l.m, 0) }
 
-func (l normSoftmax) EmbedDim() int64 {
-	if p := l.m.Param("proxies"); p != nil {
-		return p.ATen().Shape()[1]
-	}
-	return 0
-}
+func (l normSoftmax) EmbedDim() int64 { return proxyAxis(l.m, 1) }
 
 func (l normSoftmax) Compute(x, y, pos aten.Tensor) (aten.Tensor, []Part, error) {
 	temp, err := hyper(l.m, "temperature")

@@ -28,19 +28,9 @@ type oproxy struct{ m *nn.Module }
 
 func (l oproxy) Module() *nn.Module { return l.m }
 
-func (l oproxy) NumClasses() int64 {
-	if p := l.m.Param("proxies"); p != nil {
-		return p.ATen().Shape()[0]
-	}
-	return 0
-}
+func (l oproxy) NumClasses() int64 { return proxyAxis(l.m, 0) }
 
-func (l oproxy) EmbedDim() int64 {
-	if p := l.m.Param("proxies"); p != nil {
-		return p.ATen().Shape()[1]
-	}
-	return 0
-}
+func (l oproxy) EmbedDim() int64 { return proxyAxis(l.m, 1) }
 
 func (l oproxy) dim() int64 {
 	if l.m.TypeName() == "ProxyNCA" {

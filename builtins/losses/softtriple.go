@@ -52,12 +52,7 @@ func (l softTriple) NumClasses() int64 {
 	return p.Shape()[0] / k
 }
 
-func (l softTriple) EmbedDim() int64 {
-	if p := l.m.Param("proxies"); p != nil {
-		return p.ATen().Shape()[1]
-	}
-	return 0
-}
+func (l softTriple) EmbedDim() int64 { return proxyAxis(l.m, 1) }
 
 // classSim returns S (B x C) and the normalised centres.
 func (l softTriple) classSim(c *calc, x aten.Tensor, gamma float64) (sim, centers aten.Tensor) {
