@@ -91,6 +91,12 @@ discriminators get gradients; passing emb.detach() costs nothing extra. Sets cri
 (1 - r) * u), the objective of the backbone, the proxies (and w in individual mode); the same as
 criterion(embeddings, labels). Sets criterion.parts to {"proxy", <the loss's parts>, "u", "s",
 "dis"} (unweighted, detached).`
+	docEpochDiagnostics = `criterion.epoch_diagnostics(): the per-class diagnostics collected from the generator steps
+since the last call (set criterion.track_diagnostics = True to collect), then starts afresh; None
+when nothing was collected. The same fields as criterion.diagnostics(...), but as the reference
+computes them: from the generator's own training-mode forwards (dropout and batch statistics as
+the step saw them, positive-pair mixes included), averaged per class over every row of the
+epoch. counts is the number of rows of each class that category_samples averaged.`
 	docProxyParameters         = `criterion.proxy_parameters(): the proxy loss's parameters (its proxies). DADA's recipe: Adam, lr 0.04.`
 	docDiscriminatorParameters = `criterion.discriminator_parameters(): U's and K's parameters, and W in mix_mode "linear". DADA's recipe: Adam, lr 5e-4, weight_decay = dis_decay.`
 	docGeneratorParameters     = `criterion.generator_parameters(): the extra generator-side parameters: w in mix_mode "individual" (the reference trains it with the proxies' optimiser at lr 5e-4), else an empty list.`
@@ -116,6 +122,7 @@ type structure struct {
 	dropout             float64
 	numClasses          int64
 	embedDim            int64
+	diag                diagAccum // the epoch's diagnostics, while track_diagnostics is on
 }
 
 // options are the weights and switches, read from the module's attributes
@@ -351,6 +358,20 @@ func (st *structure) build(thread *starlark.Thread, l losses.Loss, o options) (*
 	m.AddMethod("proxy_parameters", docProxyParameters, st.paramsMethod("proxy_parameters", func(m *nn.Module) []*nn.Module { return []*nn.Module{m.Child("loss")} }, ""))
 	m.AddMethod("discriminator_parameters", docDiscriminatorParameters, st.paramsMethod("discriminator_parameters", func(m *nn.Module) []*nn.Module { return []*nn.Module{m.Child("U"), m.Child("K")} }, "linear"))
 	m.AddMethod("generator_parameters", docGeneratorParameters, st.paramsMethod("generator_parameters", func(m *nn.Module) []*nn.Module { return nil }, "individual"))
+	m.AddMethod("epoch_diagnostics", docEpochDiagnostics, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+			return nil, err
+		}
+		dt := aten.Float32
+		if l, p, err := st.lossOf(b.Name(), b.Receiver().(*nn.Module)); err == nil && l != nil {
+			dt = p.DType()
+		}
+		v, err := st.diag.result(dt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Name(), err)
+		}
+		return v, nil
+	})
 	m.AddMethod("diagnostics", docDiagnostics, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		return st.diagnosticsCall(thread, b.Receiver().(*nn.Module), args, kwargs)
 	})

@@ -95,3 +95,91 @@ func (st *structure) diagnosticsCall(thread *starlark.Thread, m *nn.Module, args
 	}
 	return starlarkstruct.FromStringDict(starlark.String("DADADiagnostics"), out), nil
 }
+
+// tracking reports whether the script asked for the epoch's diagnostics
+// (criterion.track_diagnostics = True).
+func tracking(m *nn.Module) bool {
+	b, ok := m.AttrValue("track_diagnostics").(starlark.Bool)
+	return ok && bool(b)
+}
+
+// diagAccum sums the per-class diagnostics over the generator steps of an
+// epoch, as the reference's criterion collects s_predictions,
+// t_predictions and proxy_sims from its training forwards (its
+// save_average divides by the class's count at the end). Sums are float64
+// so a long epoch does not lose precision.
+type diagAccum struct {
+	sums   map[string]aten.Tensor // (C, k) float64
+	counts map[string]aten.Tensor // (C,) float64: rows seen per class, per matrix
+}
+
+// diagRows lists the matrices with the rows that feed them.
+var diagNames = []string{"domain_samples", "domain_mixed", "domain_proxies", "category_samples", "category_mixed", "proxy_similarity"}
+
+// add accumulates one generator call's outputs.
+func (a *diagAccum) add(l losses.Loss, dom domainOut, cat categoryOut, numClasses int64) error {
+	return aten.NoGrad(func() error {
+		var c calc
+		sim, err := l.ClassSimilarity(cat.xs)
+		c.check(err)
+		rows := map[string][2]aten.Tensor{
+			"domain_samples":   {c.softmax(dom.x), dom.y},
+			"domain_mixed":     {c.softmax(dom.mix), dom.y},
+			"domain_proxies":   {c.softmax(dom.p), dom.py},
+			"category_samples": {c.softmax(cat.x), cat.y},
+			"category_mixed":   {c.softmax(cat.mix), cat.y},
+			"proxy_similarity": {sim, cat.y},
+		}
+		if c.Err != nil {
+			return c.Err
+		}
+		if a.sums == nil {
+			a.sums, a.counts = map[string]aten.Tensor{}, map[string]aten.Tensor{}
+		}
+		for _, name := range diagNames {
+			v, y := rows[name][0], rows[name][1]
+			oh := c.op("one_hot", aten.T(y), aten.I(numClasses))
+			oh = c.op("to", aten.T(oh), aten.D(aten.Float64))
+			v = c.op("to", aten.T(v), aten.D(aten.Float64))
+			sum := c.op("mm", aten.T(c.op("t", aten.T(oh))), aten.T(v))
+			cnt := c.op("sum", aten.T(oh), aten.Is(0))
+			if c.Err != nil {
+				return c.Err
+			}
+			if old, ok := a.sums[name]; ok {
+				sum, cnt = c.add(old, sum), c.add(a.counts[name], cnt)
+				old.Free()
+				a.counts[name].Free()
+			}
+			a.sums[name], a.counts[name] = sum, cnt
+		}
+		return c.Err
+	})
+}
+
+// result is the per-class means (rows of classes never seen are 0) in the
+// embeddings' dtype, and resets the sums.
+func (a *diagAccum) result(dtype aten.DType) (starlark.Value, error) {
+	if a.sums == nil {
+		return starlark.None, nil
+	}
+	out := starlark.StringDict{}
+	err := aten.NoGrad(func() error {
+		var c calc
+		for _, name := range diagNames {
+			denom := c.op("unsqueeze", aten.T(c.op("clamp_min", aten.T(a.counts[name]), aten.F(1))), aten.I(1))
+			mean := c.op("to", aten.T(c.op("div", aten.T(a.sums[name]), aten.T(denom))), aten.D(dtype))
+			if c.Err != nil {
+				return c.Err
+			}
+			out[name] = torch.New(mean)
+		}
+		out["counts"] = torch.New(c.op("to", aten.T(a.counts["category_samples"]), aten.D(aten.Int64)))
+		return c.Err
+	})
+	a.sums, a.counts = nil, nil
+	if err != nil {
+		return nil, err
+	}
+	return starlarkstruct.FromStringDict(starlark.String("DADADiagnostics"), out), nil
+}

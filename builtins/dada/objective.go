@@ -103,12 +103,17 @@ func (st *structure) objective(thread *starlark.Thread, m *nn.Module, fn string,
 		parts = append(append(parts, losses.Part{Name: "proxy", Value: proxyLoss}), own...)
 	}
 	mxU := &mixer{mode: st.mixMode, o: o, w: w}
-	u := st.domain(thread, &c, m, b, mxU, o)
+	u, dom := st.domain(thread, &c, m, b, mxU, o)
 	mxK := mxU
 	if !o.sharedMix {
 		mxK = &mixer{mode: st.mixMode, o: o, w: w}
 	}
-	s, dis := st.category(thread, &c, m, b, mxK, o)
+	s, dis, cat := st.category(thread, &c, m, b, mxK, o)
+	if generator && c.Err == nil && tracking(m) {
+		// The reference collects its per-class predictions from the
+		// generator's own forward (training mode), over the whole epoch.
+		c.check(st.diag.add(l, dom, cat, st.numClasses))
+	}
 	r := o.dDisRatio
 	var total aten.Tensor
 	if generator {
@@ -157,8 +162,8 @@ func views(c *calc, b batch, mix aten.Tensor, o options) (xs, ms, ps, ys aten.Te
 // domain is u = CE(U(x), 0) + CE(U(mix), 1) + CE(U(p), 2), each domain a
 // separate batch through U (BatchNorm statistics per domain, as in the
 // reference).
-func (st *structure) domain(thread *starlark.Thread, c *calc, m *nn.Module, b batch, mx *mixer, o options) aten.Tensor {
-	xs, ms, ps, _ := views(c, b, mx.mix(c, b.x, b.p), o)
+func (st *structure) domain(thread *starlark.Thread, c *calc, m *nn.Module, b batch, mx *mixer, o options) (aten.Tensor, domainOut) {
+	xs, ms, ps, ys := views(c, b, mx.mix(c, b.x, b.p), o)
 	target := func(rows aten.Tensor, k int64) aten.Tensor {
 		if c.Err != nil {
 			return aten.Tensor{}
@@ -168,12 +173,19 @@ func (st *structure) domain(thread *starlark.Thread, c *calc, m *nn.Module, b ba
 	lx := forward(thread, c, m, "U", xs)
 	lm := forward(thread, c, m, "U", ms)
 	lp := forward(thread, c, m, "U", ps)
-	return c.add(c.add(c.ce(lx, target(xs, 0)), c.ce(lm, target(ms, 1))), c.ce(lp, target(ps, 2)))
+	u := c.add(c.add(c.ce(lx, target(xs, 0)), c.ce(lm, target(ms, 1))), c.ce(lp, target(ps, 2)))
+	return u, domainOut{x: lx, mix: lm, p: lp, y: ys, py: b.y}
 }
+
+// domainOut and categoryOut are the discriminators' logits of one
+// objective call, with the labels of their rows, for the diagnostics.
+type domainOut struct{ x, mix, p, y, py aten.Tensor }
+
+type categoryOut struct{ xs, x, mix, y aten.Tensor }
 
 // category is s = 2 CE(K(x), y) and dis = d_discrepancy_ratio * the
 // discrepancy between K's class predictions for samples and mixed points.
-func (st *structure) category(thread *starlark.Thread, c *calc, m *nn.Module, b batch, mx *mixer, o options) (s, dis aten.Tensor) {
+func (st *structure) category(thread *starlark.Thread, c *calc, m *nn.Module, b batch, mx *mixer, o options) (s, dis aten.Tensor, out categoryOut) {
 	xs, ms, _, ys := views(c, b, mx.mix(c, b.x, b.p), o)
 	kx := forward(thread, c, m, "K", xs)
 	km := forward(thread, c, m, "K", ms)
@@ -189,5 +201,5 @@ func (st *structure) category(thread *starlark.Thread, c *calc, m *nn.Module, b 
 	case "l1":
 		disc = c.mean(c.op("abs", aten.T(c.sub(px, pm))))
 	}
-	return s, c.scale(disc, o.dDiscrepancyRatio)
+	return s, c.scale(disc, o.dDiscrepancyRatio), categoryOut{xs: xs, x: kx, mix: km, y: ys}
 }

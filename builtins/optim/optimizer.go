@@ -2,6 +2,7 @@ package optim
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -97,6 +98,7 @@ type method struct {
 var optimizerMethods = []method{
 	{"step", "opt.step(closure=None): updates every parameter that has a .grad (in place, without recording autograd). closure, if given, is called first with autograd on and its result returned (it should recompute the loss).", (*Optimizer).mStep},
 	{"zero_grad", "opt.zero_grad(set_to_none=False): sets the .grad of every parameter to zero (PyTorch 1.13's default), or to None with set_to_none=True (then step() skips the parameter until it gets a gradient again).", (*Optimizer).mZeroGrad},
+	{"grads_finite", "opt.grads_finite(): True when the .grad of every parameter that has one is finite (no NaN or inf): the check torch.cuda.amp.GradScaler makes before it lets step() run. The training loop skips a step when it is False (nonfinite=\"skip\", as the reference's GradScaler).", (*Optimizer).mGradsFinite},
 	{"add_param_group", "opt.add_param_group(group): adds a parameter-group dict {\"params\": [...], \"lr\": ...}; missing hyperparameters take the optimizer's defaults. A tensor may be in one group only.", (*Optimizer).mAddParamGroup},
 	{"state_dict", "opt.state_dict(): PyTorch's layout, {\"state\": {0: {\"step\": tensor(3.), \"exp_avg\": ..., ...}, ...}, \"param_groups\": [{\"lr\": ..., ..., \"params\": [0, 1, ...]}]}; parameters are numbered across groups in order. The tensors are the live state (as in PyTorch): save them before stepping again, or clone them.", (*Optimizer).mStateDict},
 	{"load_state_dict", "opt.load_state_dict(state_dict): restores what state_dict() returned (also from PyTorch) onto this optimizer's parameters, matched by position: the number of groups and of parameters per group must agree, and state tensors must have their parameter's shape. Hyperparameters (lr, ...) come from the state dict; state is copied and cast to each parameter's dtype and device.", (*Optimizer).mLoadStateDict},
@@ -389,6 +391,48 @@ func (o *Optimizer) mStep(fn string, thread *starlark.Thread, args starlark.Tupl
 		return nil, err
 	}
 	return loss, nil
+}
+
+func (o *Optimizer) mGradsFinite(fn string, thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
+		return nil, err
+	}
+	groups, err := o.paramsOnly(fn)
+	if err != nil {
+		return nil, err
+	}
+	finite := true
+	err = aten.NoGrad(func() error {
+		for _, ps := range groups {
+			for _, p := range ps {
+				g, ok, err := p.ATen().Grad()
+				if err != nil || !ok {
+					continue
+				}
+				// One sum per gradient: a NaN or inf anywhere makes it non-finite
+				// (finite values large enough to overflow the sum are far beyond
+				// what GradScaler's scaled fp16 gradients allow either).
+				s, err := aten.Run("sum", aten.T(g))
+				if err != nil {
+					return err
+				}
+				v, err := s.Float64s()
+				s.Free()
+				if err != nil {
+					return err
+				}
+				if len(v) == 1 && (math.IsNaN(v[0]) || math.IsInf(v[0], 0)) {
+					finite = false
+					return nil
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", fn, err)
+	}
+	return starlark.Bool(finite), nil
 }
 
 func (o *Optimizer) mZeroGrad(fn string, thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
