@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sort"
 
 	"github.com/dadash/dadash/lang"
@@ -215,6 +216,13 @@ func (s *session) execFile(name string, src []byte) (starlark.StringDict, error)
 // cancelling ctx (or Ctrl-C with HandleSignals) cancels the thread and the
 // context builtins see through lang.Check.
 func (s *session) exec(ctx context.Context, fn func() error) (err error) {
+	// libtorch keeps state per OS thread (autograd mode, OpenMP's thread
+	// count): a run stays on one OS thread, with the thread count applied
+	// there, or a migrating goroutine would compute with other settings
+	// (and sum in another order) from one step to the next.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	lang.ApplyThreads()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	th := s.thread

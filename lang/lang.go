@@ -235,6 +235,7 @@ func (EllipsisType) Hash() (uint32, error) { return 0x5e11, nil }
 var (
 	threadHooks []func(int)
 	threads     int
+	threadsSet  bool
 )
 
 // RegisterThreads adds a hook that applies the number of CPU threads the
@@ -249,9 +250,25 @@ func RegisterThreads(f func(n int)) {
 // once before running anything (n = all cores unless --threads says).
 func SetThreads(n int) {
 	regMu.Lock()
-	threads = n
+	threads, threadsSet = n, true
 	hooks := append([]func(int){}, threadHooks...)
 	regMu.Unlock()
+	for _, f := range hooks {
+		f(n)
+	}
+}
+
+// ApplyThreads runs the hooks again with the recorded count, on the calling
+// OS thread: OpenMP keeps its thread count per OS thread, so a run that
+// locks itself to a new thread applies it there (no-op before SetThreads).
+func ApplyThreads() {
+	regMu.Lock()
+	n, set := threads, threadsSet
+	hooks := append([]func(int){}, threadHooks...)
+	regMu.Unlock()
+	if !set {
+		return
+	}
 	for _, f := range hooks {
 		f(n)
 	}

@@ -587,7 +587,9 @@ func fnSetNumThreads(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if n < 1 {
 		return nil, fmt.Errorf("%s: n must be at least 1, got %d", b.Name(), n)
 	}
-	aten.SetNumThreads(n)
+	// Through lang, so that the other OpenMP users (faiss in metrics) take
+	// the same count instead of putting their own back on the shared pool.
+	lang.SetThreads(n)
 	return starlark.None, nil
 }
 
