@@ -15,11 +15,11 @@ package dada
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"go.starlark.net/starlark"
 
 	"github.com/dadash/dadash/builtins/losses"
+	"github.com/dadash/dadash/builtins/losses/option"
 	"github.com/dadash/dadash/builtins/nn"
 	"github.com/dadash/dadash/builtins/torch"
 	"github.com/dadash/dadash/builtins/torch/aten"
@@ -31,7 +31,10 @@ var Module *torch.Namespace
 
 func init() {
 	members := starlark.StringDict{
-		"wrap": lang.Func("dada.wrap", docWrap, fnWrap),
+		"wrap":     lang.Func("dada.wrap", docWrap, fnWrap),
+		"defaults": lang.Func("dada.defaults", docDefaults, fnDefaults),
+		"options":  lang.Func("dada.options", docOptions, fnOptions),
+		"parts":    lang.Func("dada.parts", docParts, fnParts),
 	}
 	Module = torch.NewNamespace("dada", "-", docModule, members)
 	lang.Register(lang.Module{Name: "dada", Value: Module, Doc: docModule})
@@ -45,16 +48,16 @@ func init() {
 const docModule = `dada: DADA (data-augmented domain adaptation, AAAI 2024) around a proxy loss.
 
 criterion = dada.wrap(losses.proxy_anchor(C, d), d_dis_ratio=0.01, mix_alpha=0.5, ...)
+dada.defaults() / dada.options() describe wrap's options; dada.parts() the logged parts.
 Per batch: d_step times criterion.discriminator_loss(emb.detach(), y) -> backward -> the
 discriminator optimiser; then criterion.generator_loss(emb, y) (= criterion(emb, y)) -> backward
 -> the model and proxy optimisers. criterion.parts names the last call's parts.
 Parameter groups: proxy_parameters(), discriminator_parameters(), generator_parameters().
 criterion.diagnostics(emb, y) gives the per-class matrices of the reference for plotting.`
 
-const docWrap = `dada.wrap(loss, d_dis_ratio=0.01, d_discrepancy_ratio=0.5, oproxy_ratio=0.0075, dis_gamma=1,
-          dis_mode="nwd", mix_mode="random", shift_scale=1, mix_alpha=0.5, mix_beta=0.5,
-          pos_class_mix=False, mix_extension=False, normal=True, fd_fc1=512, fc_fc1=512,
-          fc_fc2=128, fd2_bn=False, fc2_bn=False, dropout=0.5, shared_mix=False)
+// docWrap is generated from the table of options (options.go), so the
+// signature, the defaults and the option list cannot drift from the code.
+var docWrap = wrapSignature() + `
 
 DADA around a proxy loss of the losses module (num_classes and embed_dim come from it). The
 module holds loss, U (domain discriminator: Linear(d, fd_fc1) - BatchNorm1d - ReLU -
@@ -77,20 +80,23 @@ For embeddings x (B x d), labels y, p = loss.proxy_for(y, x) (the class proxy of
                                 l1:  mean |softmax K(x) - softmax K(mix)|)
  - discriminator_loss = (1 - r) * u + r * (s - dis), r = d_dis_ratio
  - generator_loss = oproxy_ratio * proxy + dis_gamma * (r * (s + dis) - (1 - r) * u)
-Beta draws use libtorch's generator: torch.manual_seed makes runs reproducible. Weights
-(d_dis_ratio, ..., normal) are attributes read at each call; the structure (mix_mode, sizes,
-fd2_bn, fc2_bn, dropout) is fixed at wrap.`
+Beta draws use libtorch's generator: torch.manual_seed makes runs reproducible.
 
-const (
+Options (dada.options() lists them, dada.defaults() gives the defaults).
+` + option.Fill("Attributes read at each call, which a script may change between steps: "+optionNames(option.PerCall)+".", "", "", option.Width) + `
+` + option.Fill("Fixed at wrap (they shape the layers; assigning another value is an error): "+optionNames(option.Fixed)+".", "", "", option.Width) + `
+` + wrapTable.Describe("  ")
+
+var (
 	docDiscriminatorLoss = `criterion.discriminator_loss(embeddings, labels): (1 - r) * u + r * (s - dis), r = d_dis_ratio,
 the objective of U, K (and W in linear mode). The embeddings, the proxies and the individual mix
 weights are detached inside (the reference computes the embeddings under no_grad), so only the
 discriminators get gradients; passing emb.detach() costs nothing extra. Sets criterion.parts to
-{"u", "s", "dis"} (unweighted, detached).`
+{` + partNames(objectiveParts[1:]) + `} (unweighted, detached; dada.parts() says what each is).`
 	docGeneratorLoss = `criterion.generator_loss(embeddings, labels): oproxy_ratio * proxy + dis_gamma * (r * (s + dis) -
 (1 - r) * u), the objective of the backbone, the proxies (and w in individual mode); the same as
-criterion(embeddings, labels). Sets criterion.parts to {"proxy", <the loss's parts>, "u", "s",
-"dis"} (unweighted, detached).`
+criterion(embeddings, labels). Sets criterion.parts to {` + partNames(objectiveParts[:1]) + `, <the loss's parts>,
+` + partNames(objectiveParts[1:]) + `} (unweighted, detached; dada.parts(loss) says what each is).`
 	docEpochDiagnostics = `criterion.epoch_diagnostics(): the per-class diagnostics collected from the generator steps
 since the last call (set criterion.track_diagnostics = True to collect), then starts afresh; None
 when nothing was collected. The same fields as criterion.diagnostics(...), but as the reference
@@ -114,169 +120,15 @@ extension. Returns a struct of tensors, C = number of classes, rows of absent cl
                             (SoftTriple: its relaxed class similarity) (proxy_sims)`
 )
 
-// structure is what wrap fixes: changing it needs new layers.
-type structure struct {
-	mixMode             string
-	fdFC1, fcFC1, fcFC2 int64
-	fd2BN, fc2BN        bool
-	dropout             float64
-	numClasses          int64
-	embedDim            int64
-	diag                diagAccum // the epoch's diagnostics, while track_diagnostics is on
-}
-
-// options are the weights and switches, read from the module's attributes
-// at every call so a script may change them between steps.
-type options struct {
-	dDisRatio, dDiscrepancyRatio, oproxyRatio, disGamma float64
-	disMode                                             string
-	shiftScale, mixAlpha, mixBeta                       float64
-	posClassMix, mixExtension, normal, sharedMix        bool
-}
-
-var floatOptions = []string{"d_dis_ratio", "d_discrepancy_ratio", "oproxy_ratio", "dis_gamma", "shift_scale", "mix_alpha", "mix_beta"}
-var boolOptions = []string{"pos_class_mix", "mix_extension", "normal", "shared_mix"}
-
-func (o *options) check(fn string) error {
-	if o.disMode != "nwd" && o.disMode != "l1" {
-		return fmt.Errorf("%s: dis_mode must be \"nwd\" (nuclear-norm discrepancy) or \"l1\", got %q", fn, o.disMode)
-	}
-	if !(o.shiftScale > -1 && o.shiftScale <= 1) {
-		return fmt.Errorf("%s: shift_scale must be in (-1, 1] (s > 0 shifts the mix towards the proxies, s < 0 towards the samples), got %g", fn, o.shiftScale)
-	}
-	if o.mixAlpha <= 0 || o.mixBeta <= 0 {
-		return fmt.Errorf("%s: mix_alpha and mix_beta must be positive (m ~ Beta(mix_alpha, mix_beta)), got %g and %g", fn, o.mixAlpha, o.mixBeta)
-	}
-	return nil
-}
-
-func (o *options) set(name string, v starlark.Value) error {
-	switch name {
-	case "dis_mode":
-		s, ok := starlark.AsString(v)
-		if !ok {
-			return fmt.Errorf("dis_mode must be a string, got %s", v.Type())
-		}
-		o.disMode = s
-		return nil
-	case "pos_class_mix", "mix_extension", "normal", "shared_mix":
-		b, ok := v.(starlark.Bool)
-		if !ok {
-			return fmt.Errorf("%s must be True or False, got %s", name, v.Type())
-		}
-		*map[string]*bool{"pos_class_mix": &o.posClassMix, "mix_extension": &o.mixExtension, "normal": &o.normal, "shared_mix": &o.sharedMix}[name] = bool(b)
-		return nil
-	}
-	f, ok := starlark.AsFloat(v)
-	if _, isBool := v.(starlark.Bool); !ok || isBool || math.IsNaN(f) || math.IsInf(f, 0) {
-		return fmt.Errorf("%s must be a finite number, got %v", name, v)
-	}
-	*map[string]*float64{"d_dis_ratio": &o.dDisRatio, "d_discrepancy_ratio": &o.dDiscrepancyRatio, "oproxy_ratio": &o.oproxyRatio,
-		"dis_gamma": &o.disGamma, "shift_scale": &o.shiftScale, "mix_alpha": &o.mixAlpha, "mix_beta": &o.mixBeta}[name] = f
-	return nil
-}
-
-func (o *options) values() []starlark.Tuple {
-	var out []starlark.Tuple
-	for _, n := range []string{"d_dis_ratio", "d_discrepancy_ratio", "oproxy_ratio", "dis_gamma"} {
-		out = append(out, starlark.Tuple{starlark.String(n), starlark.Float(o.get(n))})
-	}
-	out = append(out, starlark.Tuple{starlark.String("dis_mode"), starlark.String(o.disMode)})
-	for _, n := range []string{"shift_scale", "mix_alpha", "mix_beta"} {
-		out = append(out, starlark.Tuple{starlark.String(n), starlark.Float(o.get(n))})
-	}
-	for _, n := range boolOptions {
-		out = append(out, starlark.Tuple{starlark.String(n), starlark.Bool(o.getBool(n))})
-	}
-	return out
-}
-
-func (o *options) get(name string) float64 {
-	return map[string]float64{"d_dis_ratio": o.dDisRatio, "d_discrepancy_ratio": o.dDiscrepancyRatio, "oproxy_ratio": o.oproxyRatio,
-		"dis_gamma": o.disGamma, "shift_scale": o.shiftScale, "mix_alpha": o.mixAlpha, "mix_beta": o.mixBeta}[name]
-}
-
-func (o *options) getBool(name string) bool {
-	return map[string]bool{"pos_class_mix": o.posClassMix, "mix_extension": o.mixExtension, "normal": o.normal, "shared_mix": o.sharedMix}[name]
-}
-
-// readOptions reads the options back from the module and checks that the
-// structure was left alone.
-func (st *structure) readOptions(fn string, m *nn.Module) (options, error) {
-	var o options
-	for _, n := range append(append(append([]string{}, floatOptions...), boolOptions...), "dis_mode") {
-		v := m.AttrValue(n)
-		if v == nil {
-			return o, fmt.Errorf("%s: the attribute %s is missing", fn, n)
-		}
-		if err := o.set(n, v); err != nil {
-			return o, fmt.Errorf("%s: DADA.%w", fn, err)
-		}
-	}
-	if err := o.check(fn); err != nil {
-		return o, err
-	}
-	fixed := []struct {
-		name string
-		want starlark.Value
-	}{
-		{"mix_mode", starlark.String(st.mixMode)}, {"fd_fc1", starlark.MakeInt64(st.fdFC1)}, {"fc_fc1", starlark.MakeInt64(st.fcFC1)},
-		{"fc_fc2", starlark.MakeInt64(st.fcFC2)}, {"fd2_bn", starlark.Bool(st.fd2BN)}, {"fc2_bn", starlark.Bool(st.fc2BN)},
-		{"dropout", starlark.Float(st.dropout)},
-	}
-	for _, f := range fixed {
-		if eq, err := starlark.Equal(m.AttrValue(f.name), f.want); err != nil || !eq {
-			return o, fmt.Errorf("%s: DADA.%s was %s at dada.wrap and cannot change (it shapes the layers); make a new criterion with dada.wrap(loss, %s=...)", fn, f.name, f.want, f.name)
-		}
-	}
-	return o, nil
-}
-
 // ---------------------------------------------------------------- wrap
 
 func fnWrap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var lossV starlark.Value
-	o := options{dDisRatio: 0.01, dDiscrepancyRatio: 0.5, oproxyRatio: 0.0075, disGamma: 1, disMode: "nwd",
-		shiftScale: 1, mixAlpha: 0.5, mixBeta: 0.5, normal: true}
-	st := structure{mixMode: "random", fdFC1: 512, fcFC1: 512, fcFC2: 128, dropout: 0.5}
-	var fdFC1, fcFC1, fcFC2 = 512, 512, 128
-	if err := lang.UnpackArgs(b.Name(), args, kwargs, "loss", &lossV,
-		"d_dis_ratio?", &o.dDisRatio, "d_discrepancy_ratio?", &o.dDiscrepancyRatio, "oproxy_ratio?", &o.oproxyRatio,
-		"dis_gamma?", &o.disGamma, "dis_mode?", &o.disMode, "mix_mode?", &st.mixMode, "shift_scale?", &o.shiftScale,
-		"mix_alpha?", &o.mixAlpha, "mix_beta?", &o.mixBeta, "pos_class_mix?", &o.posClassMix,
-		"mix_extension?", &o.mixExtension, "normal?", &o.normal, "fd_fc1?", &fdFC1, "fc_fc1?", &fcFC1, "fc_fc2?", &fcFC2,
-		"fd2_bn?", &st.fd2BN, "fc2_bn?", &st.fc2BN, "dropout?", &st.dropout, "shared_mix?", &o.sharedMix); err != nil {
+	req, vals, err := wrapTable.Bind(b.Name(), args, kwargs, "loss")
+	if err != nil {
 		return nil, err
 	}
-	for _, f := range []struct {
-		n string
-		v float64
-	}{{"d_dis_ratio", o.dDisRatio}, {"d_discrepancy_ratio", o.dDiscrepancyRatio}, {"oproxy_ratio", o.oproxyRatio}, {"dis_gamma", o.disGamma}} {
-		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			return nil, fmt.Errorf("%s: %s must be a finite number, got %g", b.Name(), f.n, f.v)
-		}
-	}
-	if err := o.check(b.Name()); err != nil {
-		return nil, err
-	}
-	switch st.mixMode {
-	case "random", "individual", "linear":
-	default:
-		return nil, fmt.Errorf("%s: mix_mode must be \"random\", \"individual\" or \"linear\", got %q", b.Name(), st.mixMode)
-	}
-	for _, s := range []struct {
-		n string
-		v int
-	}{{"fd_fc1", fdFC1}, {"fc_fc1", fcFC1}, {"fc_fc2", fcFC2}} {
-		if s.v < 1 {
-			return nil, fmt.Errorf("%s: %s must be at least 1, got %d", b.Name(), s.n, s.v)
-		}
-	}
-	st.fdFC1, st.fcFC1, st.fcFC2 = int64(fdFC1), int64(fcFC1), int64(fcFC2)
-	if st.dropout < 0 || st.dropout >= 1 {
-		return nil, fmt.Errorf("%s: dropout must be in [0, 1), got %g", b.Name(), st.dropout)
-	}
-	l, err := losses.Of(lossV)
+	o, st := fromValues(vals)
+	l, err := losses.Of(req[0])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
@@ -328,27 +180,10 @@ func (st *structure) build(thread *starlark.Thread, l losses.Loss, o options) (*
 	}
 	m.SetAttr("num_classes", starlark.MakeInt64(st.numClasses))
 	m.SetAttr("embed_dim", starlark.MakeInt64(st.embedDim))
-	for _, kv := range o.values() {
-		m.SetAttr(string(kv[0].(starlark.String)), kv[1])
-	}
-	m.SetAttr("mix_mode", starlark.String(st.mixMode))
-	m.SetAttr("fd_fc1", starlark.MakeInt64(st.fdFC1))
-	m.SetAttr("fc_fc1", starlark.MakeInt64(st.fcFC1))
-	m.SetAttr("fc_fc2", starlark.MakeInt64(st.fcFC2))
-	m.SetAttr("fd2_bn", starlark.Bool(st.fd2BN))
-	m.SetAttr("fc2_bn", starlark.Bool(st.fc2BN))
-	m.SetAttr("dropout", starlark.Float(st.dropout))
+	setAttrs(m, &o, st)
 	m.SetAttr("parts", starlark.NewDict(0))
-	m.ExtraRepr = func(m *nn.Module) string {
-		var parts []string
-		for _, n := range []string{"num_classes", "embed_dim", "d_dis_ratio", "d_discrepancy_ratio", "oproxy_ratio", "dis_gamma", "dis_mode",
-			"mix_mode", "shift_scale", "mix_alpha", "mix_beta", "pos_class_mix", "mix_extension", "normal", "shared_mix"} {
-			if v := m.AttrValue(n); v != nil {
-				parts = append(parts, n+"="+v.String())
-			}
-		}
-		return strings.Join(parts, ", ")
-	}
+	m.ExtraRepr = extraRepr
+	m.SetHook = setHook
 	m.AddMethod("discriminator_loss", docDiscriminatorLoss, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		return st.objectiveCall(thread, b.Receiver().(*nn.Module), "DADA.discriminator_loss", false, args, kwargs)
 	})
@@ -365,6 +200,9 @@ func (st *structure) build(thread *starlark.Thread, l losses.Loss, o options) (*
 		dt := aten.Float32
 		if l, p, err := st.lossOf(b.Name(), b.Receiver().(*nn.Module)); err == nil && l != nil {
 			dt = p.DType()
+		}
+		if st.diag == nil {
+			return starlark.None, nil
 		}
 		v, err := st.diag.result(dt)
 		if err != nil {

@@ -100,7 +100,7 @@ func (st *structure) objective(thread *starlark.Thread, m *nn.Module, fn string,
 		if err != nil {
 			return aten.Tensor{}, nil, fmt.Errorf("%s: %s: %w", fn, l.Module().TypeName(), err)
 		}
-		parts = append(append(parts, losses.Part{Name: "proxy", Value: proxyLoss}), own...)
+		parts = append(append(parts, losses.Part{Name: partProxy, Value: proxyLoss}), own...)
 	}
 	mxU := &mixer{mode: st.mixMode, o: o, w: w}
 	u, dom := st.domain(thread, &c, m, b, mxU, o)
@@ -112,6 +112,9 @@ func (st *structure) objective(thread *starlark.Thread, m *nn.Module, fn string,
 	if generator && c.Err == nil && tracking(m) {
 		// The reference collects its per-class predictions from the
 		// generator's own forward (training mode), over the whole epoch.
+		if st.diag == nil {
+			st.diag = &diagAccum{}
+		}
 		c.check(st.diag.add(l, dom, cat, st.numClasses))
 	}
 	r := o.dDisRatio
@@ -125,7 +128,7 @@ func (st *structure) objective(thread *starlark.Thread, m *nn.Module, fn string,
 	if c.Err != nil {
 		return aten.Tensor{}, nil, fmt.Errorf("%s: %w", fn, c.Err)
 	}
-	parts = append(parts, losses.Part{Name: "u", Value: u}, losses.Part{Name: "s", Value: s}, losses.Part{Name: "dis", Value: dis})
+	parts = append(parts, losses.Part{Name: partU, Value: u}, losses.Part{Name: partS, Value: s}, losses.Part{Name: partDis, Value: dis})
 	return total, parts, nil
 }
 

@@ -19,7 +19,6 @@ package losses
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -60,7 +59,7 @@ type Loss interface {
 func Of(v starlark.Value) (Loss, error) {
 	m, ok := v.(*nn.Module)
 	if !ok {
-		return nil, fmt.Errorf("expected a proxy loss from the losses module (losses.proxy_anchor, losses.proxy_nca, losses.soft_triple, losses.norm_softmax), got a %s", v.Type())
+		return nil, fmt.Errorf("expected a proxy loss from the losses module (losses.%s), got a %s", strings.Join(Names(), ", losses."), v.Type())
 	}
 	if m.Param("proxies") != nil {
 		switch m.TypeName() {
@@ -72,21 +71,14 @@ func Of(v starlark.Value) (Loss, error) {
 			return normSoftmax{m}, nil
 		}
 	}
-	return nil, fmt.Errorf("expected a proxy loss from the losses module (losses.proxy_anchor, losses.proxy_nca, losses.soft_triple, losses.norm_softmax), got the module %s", m.TypeName())
+	return nil, fmt.Errorf("expected a proxy loss from the losses module (losses.%s), got the module %s", strings.Join(Names(), ", losses."), m.TypeName())
 }
 
 // Module is the losses module value.
 var Module *torch.Namespace
 
 func init() {
-	members := starlark.StringDict{
-		"oproxy":       lang.Func("losses.oproxy", docOProxy, fnOProxy(-1)),
-		"proxy_anchor": lang.Func("losses.proxy_anchor", docProxyAnchor, fnOProxy(0)),
-		"proxy_nca":    lang.Func("losses.proxy_nca", docProxyNCA, fnOProxy(1)),
-		"soft_triple":  lang.Func("losses.soft_triple", docSoftTriple, fnSoftTriple),
-		"norm_softmax": lang.Func("losses.norm_softmax", docNormSoftmax, fnNormSoftmax),
-	}
-	Module = torch.NewNamespace("losses", "-", docModule, members)
+	Module = torch.NewNamespace("losses", "-", docModule, members())
 	lang.Register(lang.Module{Name: "losses", Value: Module, Doc: docModule})
 	lang.SetDoc("loss.proxy_for", docProxyFor)
 }
@@ -98,7 +90,9 @@ loss(embeddings, labels, pos_proxies=None) returns the scalar loss; loss.parts i
 last call's sub-losses (detached): {"pos", "neg"} for oproxy, {"classify", "reg"} for SoftTriple,
 {"ce"} for NormSoftmax. loss.proxies is the parameter (C x d; SoftTriple: C*K x d);
 loss.proxy_for(labels, embeddings=None) gives each sample's class proxy (B x d).
-Wrap any of them with dada.wrap(loss, ...) for DADA.`
+Wrap any of them with dada.wrap(loss, ...) for DADA.
+The registry: losses.names(), losses.defaults(name), losses.options(name), losses.parts(name),
+losses.make(name, num_classes, embed_dim, **options).`
 
 const docProxyFor = `loss.proxy_for(labels, embeddings=None): the unnormalised proxy of each sample's class (B x d),
 with gradient to loss.proxies. ProxyAnchor/ProxyNCA/NormSoftmax: proxies[labels]. SoftTriple: with
@@ -114,17 +108,6 @@ func proxyAxis(m *nn.Module, axis int) int64 {
 		return p.ATen().Shape()[axis]
 	}
 	return 0
-}
-
-// hyper reads a float hyperparameter attribute; scripts may change them
-// between calls (loss.pos_alpha = 40), so they are read at every call.
-func hyper(m *nn.Module, name string) (float64, error) {
-	v := m.AttrValue(name)
-	f, ok := starlark.AsFloat(v)
-	if v == nil || !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%s.%s must be a finite number, got %v", m.TypeName(), name, v)
-	}
-	return f, nil
 }
 
 func proxiesOf(m *nn.Module) (aten.Tensor, error) {
@@ -286,25 +269,6 @@ func (f factory) initProxies(fn, mode string, rows, d int64, bound float64) (ate
 		return aten.Tensor{}, fmt.Errorf("%s: %w", fn, err)
 	}
 	return t, nil
-}
-
-func checkSizes(fn string, numClasses, embedDim int) error {
-	if numClasses < 1 {
-		return fmt.Errorf("%s: num_classes must be at least 1, got %d", fn, numClasses)
-	}
-	if embedDim < 1 {
-		return fmt.Errorf("%s: embed_dim must be at least 1, got %d", fn, embedDim)
-	}
-	return nil
-}
-
-func finite(fn string, kv ...any) error {
-	for i := 0; i+1 < len(kv); i += 2 {
-		if f := kv[i+1].(float64); math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("%s: %s must be a finite number, got %v", fn, kv[i], f)
-		}
-	}
-	return nil
 }
 
 // newLoss builds the module shared by every loss: the proxies parameter,

@@ -1,13 +1,12 @@
 package losses
 
 import (
-	"fmt"
+	"math"
 
 	"go.starlark.net/starlark"
 
 	"github.com/dadash/dadash/builtins/nn"
 	"github.com/dadash/dadash/builtins/torch/aten"
-	"github.com/dadash/dadash/lang"
 )
 
 // normSoftmax is Normalized Softmax (Zhai & Wu, BMVC 2019): cross entropy
@@ -26,12 +25,9 @@ func (l normSoftmax) NumClasses() int64 { return proxyAxis(l.m, 0) }
 func (l normSoftmax) EmbedDim() int64 { return proxyAxis(l.m, 1) }
 
 func (l normSoftmax) Compute(x, y, pos aten.Tensor) (aten.Tensor, []Part, error) {
-	temp, err := hyper(l.m, "temperature")
+	temp, err := param(l.m, "temperature")
 	if err != nil {
 		return aten.Tensor{}, nil, err
-	}
-	if temp <= 0 {
-		return aten.Tensor{}, nil, fmt.Errorf("NormSoftmax.temperature must be positive, got %g", temp)
 	}
 	sim, err := l.ClassSimilarity(x)
 	if err != nil {
@@ -61,47 +57,15 @@ func (l normSoftmax) ClassSimilarity(x aten.Tensor) (aten.Tensor, error) {
 	return cosine(x, p)
 }
 
-const docNormSoftmax = `losses.norm_softmax(num_classes, embed_dim, temperature=0.05, proxy_init="uniform", dtype=None, device=None)
-
-Normalized Softmax (Zhai & Wu, BMVC 2019): loss = cross_entropy(xn @ Pn^T / temperature, y)
+const docNormSoftmax = `Normalized Softmax (Zhai & Wu, BMVC 2019): loss = cross_entropy(xn @ Pn^T / temperature, y)
 with xn, Pn the L2-normalised embeddings and proxies (C x d); loss.parts = {"ce": ...}.
 Initialisation as the authors': U(+-1/sqrt(d)); proxy_init="norm" gives randn / 8.
 pos_proxies is accepted and ignored (every sample is compared with every class).`
 
-func fnNormSoftmax(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var numClasses, embedDim int
-	temp := 0.05
-	init := "uniform"
-	var dtype, device starlark.Value = starlark.None, starlark.None
-	if err := lang.UnpackArgs(b.Name(), args, kwargs, "num_classes", &numClasses, "embed_dim", &embedDim,
-		"temperature?", &temp, "proxy_init?", &init, "dtype?", &dtype, "device?", &device); err != nil {
-		return nil, err
-	}
-	if err := checkSizes(b.Name(), numClasses, embedDim); err != nil {
-		return nil, err
-	}
-	if err := finite(b.Name(), "temperature", temp); err != nil {
-		return nil, err
-	}
-	if temp <= 0 {
-		return nil, fmt.Errorf("%s: temperature must be positive, got %g", b.Name(), temp)
-	}
-	var f factory
-	if err := f.unpack(b.Name(), dtype, device); err != nil {
-		return nil, err
-	}
-	p, err := f.initProxies(b.Name(), init, int64(numClasses), int64(embedDim), 1/sqrtf(embedDim))
+func buildNormSoftmax(fn string, numClasses, embedDim int64, vals map[string]starlark.Value, f factory) (*nn.Module, error) {
+	p, err := f.initProxies(fn, string(vals["proxy_init"].(starlark.String)), numClasses, embedDim, 1/math.Sqrt(float64(embedDim)))
 	if err != nil {
 		return nil, err
 	}
-	m, err := newLoss("NormSoftmax", p, func(m *nn.Module) Loss { return normSoftmax{m} })
-	if err != nil {
-		return nil, err
-	}
-	m.SetAttr("temperature", starlark.Float(temp))
-	m.ExtraRepr = func(m *nn.Module) string {
-		l := normSoftmax{m}
-		return fmt.Sprintf("num_classes=%d, embed_dim=%d, temperature=%s", l.NumClasses(), l.EmbedDim(), attrStr(m, "temperature"))
-	}
-	return m, nil
+	return newLoss("NormSoftmax", p, func(m *nn.Module) Loss { return normSoftmax{m} })
 }

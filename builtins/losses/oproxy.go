@@ -1,13 +1,12 @@
 package losses
 
 import (
-	"fmt"
+	"math"
 
 	"go.starlark.net/starlark"
 
 	"github.com/dadash/dadash/builtins/nn"
 	"github.com/dadash/dadash/builtins/torch/aten"
-	"github.com/dadash/dadash/lang"
 )
 
 // oproxy is the DADA reference's proxy loss, as DADA.md defines it. With
@@ -42,7 +41,7 @@ func (l oproxy) dim() int64 {
 func (l oproxy) Compute(x, y, pos aten.Tensor) (aten.Tensor, []Part, error) {
 	var hp [4]float64
 	for i, n := range []string{"pos_alpha", "neg_alpha", "pos_delta", "neg_delta"} {
-		v, err := hyper(l.m, n)
+		v, err := param(l.m, n)
 		if err != nil {
 			return aten.Tensor{}, nil, err
 		}
@@ -99,8 +98,6 @@ func cosine(x, p aten.Tensor) (aten.Tensor, error) {
 	return s, c.Err
 }
 
-const docOProxyArgs = `pos_alpha=32, neg_alpha=32, pos_delta=0.1, neg_delta=-0.1, proxy_init="norm", dtype=None, device=None`
-
 const docOProxyBody = `DADA's proxy loss ("oproxy"), cosine based. With xn, Pn the L2-normalised
 embeddings and proxies and lse_m(S, mask, dim) = log(1 + sum of exp(S) over the
 masked entries along dim), 0 where the mask is empty:
@@ -113,72 +110,15 @@ mixup). proxies: C x d, initialised randn(C, d) / 8 ("norm"), or U(+-1/sqrt(d))
 with proxy_init="uniform". Hyperparameters are attributes (loss.pos_alpha = 40
 takes effect at the next call).`
 
-var (
-	docOProxy      = "losses.oproxy(num_classes, embed_dim, dim=0, " + docOProxyArgs + ")\n\n" + docOProxyBody
-	docProxyAnchor = "losses.proxy_anchor(num_classes, embed_dim, " + docOProxyArgs + ")\n\nlosses.oproxy with dim=0. " + docOProxyBody
-	docProxyNCA    = "losses.proxy_nca(num_classes, embed_dim, " + docOProxyArgs + ")\n\nlosses.oproxy with dim=1. " + docOProxyBody
-)
-
-// fnOProxy builds proxy_anchor (dim 0), proxy_nca (dim 1) or oproxy (dim
-// given as an argument: fixedDim < 0).
-func fnOProxy(fixedDim int) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
-	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var numClasses, embedDim int
-		dim := fixedDim
-		aPos, aNeg, dPos, dNeg := 32.0, 32.0, 0.1, -0.1
-		init := "norm"
-		var dtype, device starlark.Value = starlark.None, starlark.None
-		pairs := []any{"num_classes", &numClasses, "embed_dim", &embedDim}
-		if fixedDim < 0 {
-			dim = 0
-			pairs = append(pairs, "dim?", &dim)
-		}
-		pairs = append(pairs, "pos_alpha?", &aPos, "neg_alpha?", &aNeg, "pos_delta?", &dPos, "neg_delta?", &dNeg,
-			"proxy_init?", &init, "dtype?", &dtype, "device?", &device)
-		if err := lang.UnpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
-			return nil, err
-		}
-		if err := checkSizes(b.Name(), numClasses, embedDim); err != nil {
-			return nil, err
-		}
-		if dim != 0 && dim != 1 {
-			return nil, fmt.Errorf("%s: dim must be 0 (reduce over samples, Proxy-Anchor) or 1 (over proxies, Proxy-NCA), got %d", b.Name(), dim)
-		}
-		if err := finite(b.Name(), "pos_alpha", aPos, "neg_alpha", aNeg, "pos_delta", dPos, "neg_delta", dNeg); err != nil {
-			return nil, err
-		}
-		var f factory
-		if err := f.unpack(b.Name(), dtype, device); err != nil {
-			return nil, err
-		}
-		p, err := f.initProxies(b.Name(), init, int64(numClasses), int64(embedDim), 1/sqrtf(embedDim))
-		if err != nil {
-			return nil, err
-		}
-		name := "ProxyAnchor"
-		if dim == 1 {
-			name = "ProxyNCA"
-		}
-		m, err := newLoss(name, p, func(m *nn.Module) Loss { return oproxy{m} })
-		if err != nil {
-			return nil, err
-		}
-		m.SetAttr("pos_alpha", starlark.Float(aPos))
-		m.SetAttr("neg_alpha", starlark.Float(aNeg))
-		m.SetAttr("pos_delta", starlark.Float(dPos))
-		m.SetAttr("neg_delta", starlark.Float(dNeg))
-		m.ExtraRepr = func(m *nn.Module) string {
-			l := oproxy{m}
-			return fmt.Sprintf("num_classes=%d, embed_dim=%d, pos_alpha=%s, neg_alpha=%s, pos_delta=%s, neg_delta=%s",
-				l.NumClasses(), l.EmbedDim(), attrStr(m, "pos_alpha"), attrStr(m, "neg_alpha"), attrStr(m, "pos_delta"), attrStr(m, "neg_delta"))
-		}
-		return m, nil
+// buildOProxy makes a ProxyAnchor (dim 0) or a ProxyNCA (dim 1).
+func buildOProxy(fn string, dim int, numClasses, embedDim int64, vals map[string]starlark.Value, f factory) (*nn.Module, error) {
+	p, err := f.initProxies(fn, string(vals["proxy_init"].(starlark.String)), numClasses, embedDim, 1/math.Sqrt(float64(embedDim)))
+	if err != nil {
+		return nil, err
 	}
-}
-
-func attrStr(m *nn.Module, name string) string {
-	if v := m.AttrValue(name); v != nil {
-		return v.String()
+	name := "ProxyAnchor"
+	if dim == 1 {
+		name = "ProxyNCA"
 	}
-	return "None"
+	return newLoss(name, p, func(m *nn.Module) Loss { return oproxy{m} })
 }

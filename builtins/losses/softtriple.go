@@ -8,7 +8,6 @@ import (
 
 	"github.com/dadash/dadash/builtins/nn"
 	"github.com/dadash/dadash/builtins/torch/aten"
-	"github.com/dadash/dadash/lang"
 )
 
 // softTriple is SoftTriple (Qian et al., ICCV 2019) with K centres per
@@ -72,16 +71,13 @@ func (l softTriple) classSim(c *calc, x aten.Tensor, gamma float64) (sim, center
 func (l softTriple) Compute(x, y, pos aten.Tensor) (aten.Tensor, []Part, error) {
 	var hp [4]float64
 	for i, n := range []string{"la", "gamma", "margin", "tau"} {
-		v, err := hyper(l.m, n)
+		v, err := param(l.m, n)
 		if err != nil {
 			return aten.Tensor{}, nil, err
 		}
 		hp[i] = v
 	}
 	la, gamma, margin, tau := hp[0], hp[1], hp[2], hp[3]
-	if gamma <= 0 {
-		return aten.Tensor{}, nil, fmt.Errorf("SoftTriple.gamma must be positive, got %g", gamma)
-	}
 	var c calc
 	sim, centers := l.classSim(&c, x, gamma)
 	n, k, d := l.NumClasses(), l.k(), l.EmbedDim()
@@ -143,7 +139,7 @@ func (l softTriple) ProxyFor(x, y aten.Tensor) (aten.Tensor, error) {
 }
 
 func (l softTriple) ClassSimilarity(x aten.Tensor) (aten.Tensor, error) {
-	gamma, err := hyper(l.m, "gamma")
+	gamma, err := param(l.m, "gamma")
 	if err != nil {
 		return aten.Tensor{}, err
 	}
@@ -152,9 +148,7 @@ func (l softTriple) ClassSimilarity(x aten.Tensor) (aten.Tensor, error) {
 	return sim, c.Err
 }
 
-const docSoftTriple = `losses.soft_triple(num_classes, embed_dim, centers_per_class=10, la=20, gamma=0.1, margin=0.01, tau=0.2, proxy_init="uniform", dtype=None, device=None)
-
-SoftTriple (Qian et al., ICCV 2019): K = centers_per_class learnable centres per class,
+const docSoftTriple = `SoftTriple (Qian et al., ICCV 2019): K = centers_per_class learnable centres per class,
 the rows c*K .. c*K+K-1 of proxies (C*K x d). With cosine similarities s_ck of a sample to
 the normalised centres:
   S_c = sum_k softmax_k(s_ck / gamma) * s_ck
@@ -165,53 +159,12 @@ Initialisation as the authors': U(+-1/sqrt(C*K)); proxy_init="norm" gives randn 
 pos_proxies is accepted and ignored (every sample is compared with every class).
 proxy_for(labels, embeddings) gives each sample's nearest centre of its class.`
 
-func fnSoftTriple(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var numClasses, embedDim int
-	k := 10
-	la, gamma, margin, tau := 20.0, 0.1, 0.01, 0.2
-	init := "uniform"
-	var dtype, device starlark.Value = starlark.None, starlark.None
-	if err := lang.UnpackArgs(b.Name(), args, kwargs, "num_classes", &numClasses, "embed_dim", &embedDim,
-		"centers_per_class?", &k, "la?", &la, "gamma?", &gamma, "margin?", &margin, "tau?", &tau,
-		"proxy_init?", &init, "dtype?", &dtype, "device?", &device); err != nil {
-		return nil, err
-	}
-	if err := checkSizes(b.Name(), numClasses, embedDim); err != nil {
-		return nil, err
-	}
-	if k < 1 {
-		return nil, fmt.Errorf("%s: centers_per_class must be at least 1, got %d", b.Name(), k)
-	}
-	if err := finite(b.Name(), "la", la, "gamma", gamma, "margin", margin, "tau", tau); err != nil {
-		return nil, err
-	}
-	if gamma <= 0 {
-		return nil, fmt.Errorf("%s: gamma must be positive (the softmax over centres uses s / gamma), got %g", b.Name(), gamma)
-	}
-	var f factory
-	if err := f.unpack(b.Name(), dtype, device); err != nil {
-		return nil, err
-	}
-	rows := int64(numClasses) * int64(k)
-	p, err := f.initProxies(b.Name(), init, rows, int64(embedDim), 1/math.Sqrt(float64(rows)))
+func buildSoftTriple(fn string, numClasses, embedDim int64, vals map[string]starlark.Value, f factory) (*nn.Module, error) {
+	k, _ := vals["centers_per_class"].(starlark.Int).Int64()
+	rows := numClasses * k
+	p, err := f.initProxies(fn, string(vals["proxy_init"].(starlark.String)), rows, embedDim, 1/math.Sqrt(float64(rows)))
 	if err != nil {
 		return nil, err
 	}
-	m, err := newLoss("SoftTriple", p, func(m *nn.Module) Loss { return softTriple{m} })
-	if err != nil {
-		return nil, err
-	}
-	m.SetAttr("centers_per_class", starlark.MakeInt(k))
-	m.SetAttr("la", starlark.Float(la))
-	m.SetAttr("gamma", starlark.Float(gamma))
-	m.SetAttr("margin", starlark.Float(margin))
-	m.SetAttr("tau", starlark.Float(tau))
-	m.ExtraRepr = func(m *nn.Module) string {
-		l := softTriple{m}
-		return fmt.Sprintf("num_classes=%d, embed_dim=%d, centers_per_class=%s, la=%s, gamma=%s, margin=%s, tau=%s",
-			l.NumClasses(), l.EmbedDim(), attrStr(m, "centers_per_class"), attrStr(m, "la"), attrStr(m, "gamma"), attrStr(m, "margin"), attrStr(m, "tau"))
-	}
-	return m, nil
+	return newLoss("SoftTriple", p, func(m *nn.Module) Loss { return softTriple{m} })
 }
-
-func sqrtf(n int) float64 { return math.Sqrt(float64(n)) }

@@ -35,6 +35,10 @@
 //
 // # Metrics
 //
+// The names are rows of one table (metricTable in names.go) that drives
+// Available, parsing, the search depth of each kNN metric and the help
+// text of metrics.compute; the definitions:
+//
 // Let N_q(i) be the i-th neighbour of query q, hit_i = [class(N_q(i)) =
 // class(q)], P@i the fraction of hits among the first i, n_c the size of the
 // query's class in the gallery (counting the query itself when the gallery
@@ -151,6 +155,18 @@ type Result struct {
 	Neighbors int // neighbours searched per query (0: no kNN metric)
 	Clusters  int // k-means clusters (0: no clustering metric)
 	Stages    []Stage
+
+	// Queries is the number of queries (the set itself, or Options.Query).
+	Queries int
+	// QueriesWithoutRelevant counts the queries with no other item of
+	// their class in the gallery: per-query metrics score them 0 (recall,
+	// mAP_R, mAP_1000) or skip them (map_at_r, precision_at_1,
+	// r_precision), as each metric's row in the table says.
+	QueriesWithoutRelevant int
+	// Warnings say what a reader of the values should know, one sentence
+	// each (today: the queries without a relevant item, when a per-query
+	// metric was asked for). metrics.compute prints them to stderr.
+	Warnings []string
 }
 
 // Get returns the value of the named metric.
@@ -288,11 +304,60 @@ func Compute(ctx context.Context, emb []float32, n, d int, labels []int64, names
 		return Result{}, err
 	}
 
-	res := Result{Neighbors: searched, Clusters: clusters, Stages: r.stages}
+	res := Result{Neighbors: searched, Clusters: clusters, Stages: r.stages, Queries: r.nq, QueriesWithoutRelevant: r.lonely()}
 	for i, s := range specs {
 		res.Values = append(res.Values, Value{s.name, r.values[i]})
 	}
+	if w := loneWarning(res.QueriesWithoutRelevant, r.nq, r.self, specs); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	return res, nil
+}
+
+// lonely counts the queries with no other item of their class in the
+// gallery.
+func (r *run) lonely() int {
+	n := 0
+	for _, c := range r.qClass {
+		others := r.gCount[c]
+		if r.self {
+			others--
+		}
+		if others == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// loneWarning says how many queries have no relevant item and what the
+// asked-for per-query metrics did with them; "" when there are none or no
+// per-query metric was asked for.
+func loneWarning(lone, queries int, self bool, specs []spec) string {
+	var zero, skip []string
+	for _, s := range specs {
+		switch s.def.lone {
+		case loneScoresZero:
+			zero = append(zero, s.name)
+		case loneSkipped:
+			skip = append(skip, s.name)
+		}
+	}
+	if lone == 0 || len(zero)+len(skip) == 0 {
+		return ""
+	}
+	what := fmt.Sprintf("%d of %d queries have no item of their class in the gallery", lone, queries)
+	if self {
+		what = fmt.Sprintf("%d of %d queries are the only item of their class", lone, queries)
+	}
+	var effects []string
+	if len(zero) > 0 {
+		effects = append(effects, strings.Join(zero, ", ")+" score them 0")
+	}
+	if len(skip) > 0 {
+		effects = append(effects, strings.Join(skip, ", ")+" leave them out")
+	}
+	return what + ": " + strings.Join(effects, "; ")
 }
 
 // plan groups the neighbour metrics into searches and sets each search's
@@ -319,25 +384,9 @@ func (r *run) plan() ([]*pass, error) {
 		if !s.needsKNN() {
 			continue
 		}
-		var need, apNeed int
-		switch s.kind {
-		case kindRecall:
-			if s.k > avail {
-				return nil, fmt.Errorf("%s needs the %d nearest neighbours of each query, but %s", s.name, s.k, gallerySize(r.ng, r.self))
-			}
-			need = s.k
-		case kindPrecisionAt1:
-			need = 1
-		case kindRPrecision:
-			need = min(maxOthers, capR)
-		case kindMapAtR:
-			need = min(maxOthers, capR)
-			apNeed = need
-		case kindMAPR:
-			need = min(maxNc, capR)
-			apNeed = need
-		case kindMAP1000:
-			need, apNeed = capR, capR
+		need, apNeed := s.def.depth(s, maxNc, maxOthers)
+		if s.def.exact && need > avail {
+			return nil, fmt.Errorf("%s needs the %d nearest neighbours of each query, but %s", s.name, need, gallerySize(r.ng, r.self))
 		}
 		p := &euclid
 		if s.cosine || !r.opts.NoNormalize {
@@ -366,17 +415,14 @@ func (r *run) plan() ([]*pass, error) {
 func (r *run) setMetrics(ctx context.Context, gal, qry []float32) (int, error) {
 	var wantKMeans, wantRho, wantIntra, wantInter bool
 	for _, s := range r.specs {
-		switch {
-		case s.needsKMeans():
+		switch s.def.needs {
+		case needKMeans:
 			wantKMeans = true
-		case s.kind == kindRho:
+		case needSVD:
 			wantRho = true
-		case s.kind == kindDistsIntra:
-			wantIntra = true
-		case s.kind == kindDistsInter:
-			wantInter = true
-		case s.kind == kindDistsRatio:
-			wantIntra, wantInter = true, true
+		case needClassMeans:
+			wantIntra = wantIntra || s.kind != kindDistsInter
+			wantInter = wantInter || s.kind != kindDistsIntra
 		}
 	}
 	if !wantKMeans && !wantRho && !wantIntra && !wantInter {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
 
 	"github.com/dadash/dadash/builtins/torch"
 	"github.com/dadash/dadash/builtins/torch/aten"
@@ -19,6 +20,7 @@ func init() {
 	members := starlark.StringDict{
 		"compute":   lang.Func("metrics.compute", docCompute, fnCompute),
 		"available": lang.Func("metrics.available", docAvailable, fnAvailable),
+		"check":     lang.Func("metrics.check", docCheck, fnCheck),
 		"knn":       lang.Func("metrics.knn", docKNN, fnKNN),
 		"kmeans":    lang.Func("metrics.kmeans", docKMeans, fnKMeans),
 	}
@@ -31,11 +33,13 @@ const docModule = `metrics: retrieval and clustering metrics of embeddings, on f
     metrics.compute(emb, labels, ["e_recall@1", "mAP_R", "nmi", "f1"])
     {"e_recall@1": 0.7291, "mAP_R": 0.2714, "nmi": 0.6823, "f1": 0.3511}
 
-Functions: metrics.compute, metrics.available, metrics.knn, metrics.kmeans.
+Functions: metrics.compute, metrics.available, metrics.check, metrics.knn, metrics.kmeans.
 Names and definitions follow the reference pipeline (Roth et al., which DADA
 uses) and pytorch-metric-learning; help(metrics.compute) defines each.`
 
-const docCompute = `metrics.compute(embeddings, labels, names, query_embeddings=None, query_labels=None,
+// docCompute's list of names is generated from the table of metrics
+// (names.go).
+var docCompute = `metrics.compute(embeddings, labels, names, query_embeddings=None, query_labels=None,
                 normalize=True, index="flat", nlist=0, nprobe=0, chunk_size=4096, threads=0,
                 kmeans_iter=20, kmeans_seed=1234, verbose=False)
 
@@ -51,35 +55,35 @@ and nothing is left out (the In-Shop protocol). Neighbours are ranked by Euclide
 (faiss IndexFlatL2, as the reference), which for unit vectors is the cosine ranking; ties in
 distance by row index, smaller first.
 
-Names (metrics.available() lists them); n_c is the query's class size in the gallery
-(counting the query itself when the gallery is the query set), o_c its other items there:
-  e_recall@k, c_recall@k  fraction of queries with a same-class item among their k nearest
-                          neighbours (Euclidean / cosine ranking; every query counts).
-  mAP_R                   the reference's MAP@R: sum over the first R = min(n_c, 1000)
-                          neighbours of hit_i * precision@i, divided by R; a class of one
-                          item scores 0 (and counts).
-  map_at_r                pytorch-metric-learning's MAP@R: the same with R = min(o_c, 1000);
-                          queries with no other item of their class are skipped.
-  mAP_1000                sum over the first 1000 neighbours of hit_i * precision@i, / n_c.
-  precision_at_1          precision@1, over queries with o_c > 0.
-  r_precision             hits among the first R = min(o_c, 1000) neighbours, / R.
-  nmi, ami                k-means (faiss; k = number of classes, kmeans_iter iterations),
-                          each point to its nearest centroid, against the labels
-                          (sklearn's normalized / adjusted mutual information, arithmetic).
-  f1                      pair-counting F1 of the same clustering against the labels.
-  rho_spectrum@k          spectral decay: KL(uniform || normalised singular values without
-                          the first k-1) for k > 0, KL(spectrum || uniform) for k < 0;
-                          rho_spectrum = rho_spectrum@2.
-  dists@intra, dists@inter, dists@intra_over_inter
-                          mean intra-class cosine distance, mean cosine distance between
-                          class centres, and their ratio.
+Queries without a relevant item (no other item of their class in the gallery) score 0 in
+some metrics and are left out of others, as listed below; when there are any, compute
+prints one line to stderr, once per distinct message in a run:
+  metrics.compute: warning: 3 of 120 queries have no item of their class in the gallery:
+  e_recall@1 score them 0; map_at_r leave them out
+
+Names (metrics.available() lists them, metrics.check(names) validates a list); n_c is the
+query's class size in the gallery (counting the query itself when the gallery is the query
+set), o_c its other items there:
+` + namesDoc() + `
 
 index="ivf" searches an approximate IVF index (nlist lists, nprobe probed) for very large
 sets; threads sets faiss's threads (0: dadash --threads, else all cores); verbose prints
 the time of each stage to stderr.`
 
-const docAvailable = `metrics.available(): the metric names metrics.compute accepts, as a list;
-"@k" stands for a positive integer (any non-zero integer for rho_spectrum).`
+const docAvailable = `metrics.available(details=False): the metric names metrics.compute accepts, as a list;
+"@k" stands for a positive integer (any non-zero integer for rho_spectrum). With
+details=True, a list of structs with the fields name, needs ("knn", "kmeans", "svd" or
+"class_means": what is computed first, once for all the metrics that need it), without_relevant
+(per-query metrics: what a query with no relevant item does, "scores 0" or "is skipped";
+"" for the others) and doc.`
+
+const docCheck = `metrics.check(names, query_gallery=False): validates metric names without computing
+anything, so a run can refuse a misspelt name before its first step. Returns one struct per
+distinct name, in order, with the fields name, metric (its pattern in metrics.available()),
+needs, without_relevant, scope (what it is computed over: "each item against the others" or
+"the whole set"; with query_gallery=True, "each query against the gallery" or "queries and
+gallery together") and doc. An unknown name is an error with the nearest known one:
+    metrics.check(["recal@1"])  ->  unknown metric "recal@1" (did you mean "e_recall@1"?)`
 
 const docKNN = `metrics.knn(embeddings, k, query=None, metric="cosine", index="flat", nlist=0, nprobe=0)
 
@@ -269,6 +273,9 @@ func fnCompute(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, callErr(fn, err)
 	}
+	for _, w := range res.Warnings {
+		warnOnce(thread, fn, w)
+	}
 	out := starlark.NewDict(len(res.Values))
 	for _, v := range res.Values {
 		out.SetKey(starlark.String(v.Name), starlark.Float(v.Value))
@@ -277,14 +284,70 @@ func fnCompute(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 }
 
 func fnAvailable(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+	details := false
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "details?", &details); err != nil {
 		return nil, err
 	}
 	var out []starlark.Value
-	for _, n := range Available() {
-		out = append(out, starlark.String(n))
+	for i := range metricTable {
+		d := &metricTable[i]
+		if !details {
+			out = append(out, starlark.String(d.pattern))
+			continue
+		}
+		out = append(out, starlarkstruct.FromStringDict(starlark.String("metric"), starlark.StringDict{
+			"name":             starlark.String(d.pattern),
+			"needs":            starlark.String(d.needs),
+			"without_relevant": starlark.String(d.lone),
+			"doc":              starlark.String(d.doc),
+		}))
 	}
 	return starlark.NewList(out), nil
+}
+
+func fnCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var names starlark.Value
+	queryGallery := false
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "names", &names, "query_gallery?", &queryGallery); err != nil {
+		return nil, err
+	}
+	nm, err := namesArg(b.Name(), names)
+	if err != nil {
+		return nil, err
+	}
+	specs, err := parseNames(nm)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	out := make([]starlark.Value, len(specs))
+	for i, s := range specs {
+		out[i] = starlarkstruct.FromStringDict(starlark.String("metric"), starlark.StringDict{
+			"name":             starlark.String(s.name),
+			"metric":           starlark.String(s.def.pattern),
+			"needs":            starlark.String(s.def.needs),
+			"without_relevant": starlark.String(s.def.lone),
+			"scope":            starlark.String(s.def.scope(queryGallery)),
+			"doc":              starlark.String(s.def.doc),
+		})
+	}
+	return starlark.NewList(out), nil
+}
+
+// warnOnce prints a warning to the thread's stderr unless this thread has
+// printed it before: the training loop evaluates every epoch, and one line
+// per run says it.
+func warnOnce(thread *starlark.Thread, fn, msg string) {
+	const key = "dadash.metrics.warned"
+	seen, _ := thread.Local(key).(map[string]bool)
+	if seen == nil {
+		seen = map[string]bool{}
+		thread.SetLocal(key, seen)
+	}
+	if seen[msg] {
+		return
+	}
+	seen[msg] = true
+	fmt.Fprintf(lang.Stderr(thread), "%s: warning: %s\n", fn, msg)
 }
 
 func fnKNN(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

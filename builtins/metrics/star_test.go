@@ -13,7 +13,7 @@ func TestStar(t *testing.T) {
 
 // Every function scripts call has documentation for help().
 func TestDocs(t *testing.T) {
-	for _, n := range []string{"metrics", "metrics.compute", "metrics.available", "metrics.knn", "metrics.kmeans"} {
+	for _, n := range []string{"metrics", "metrics.compute", "metrics.available", "metrics.check", "metrics.knn", "metrics.kmeans"} {
 		if d, ok := lang.DocOf(n); !ok || d == "" {
 			t.Errorf("no documentation for %s", n)
 		}

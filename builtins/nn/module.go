@@ -46,6 +46,10 @@ type Module struct {
 	pyForward starlark.Callable
 	// ExtraRepr gives the text inside Linear(...) when printing.
 	ExtraRepr func(m *Module) string
+	// SetHook, when set, sees a script's m.name = v first and returns the
+	// value to store or an error: modules with a table of options (dada,
+	// losses) reject a bad value at the assignment, not at the next call.
+	SetHook func(m *Module, name string, v starlark.Value) (starlark.Value, error)
 	// Indexed containers (Sequential, ModuleList) name children 0, 1, ...
 	indexed bool
 	// methods added by the code that built this module (e.g. a model's
@@ -499,6 +503,12 @@ func (m *Module) AttrNames() []string {
 // nn.Parameter(...) (a leaf tensor that requires grad becomes a parameter),
 // m.count = 3.
 func (m *Module) SetField(name string, v starlark.Value) error {
+	if m.SetHook != nil {
+		var err error
+		if v, err = m.SetHook(m, name, v); err != nil {
+			return err
+		}
+	}
 	switch x := v.(type) {
 	case *Module:
 		if _, ok := m.childVal[name]; ok {
