@@ -22,15 +22,57 @@ An override is converted to the type of its default: int, float (an int is
 accepted), bool (true/false/1/0/yes/no), string, list (comma-separated
 "1,2,3" or a literal "[1, 2]", elements typed like the default's), and a
 None default takes any literal (else the text as a string). Overriding a
-key that config() does not declare is an error, and a --set that no
-config() call read is reported when the run ends. The result is frozen.`
+key that config() does not declare is an error (with a "did you mean").
+
+After the script, --name value (or --name=value; a bare --name for a bool
+setting) means --set name=value, and _aliases = {"n_epochs": "epochs"}
+lets other spellings (the reference's) name a setting. _doc = {name: text}
+documents settings for "dadash SCRIPT --help", which prints the script's
+leading comment and its settings (default, type, doc) instead of running.
+
+A config knows which settings the run read (cfg.x, cfg["x"], cfg.get,
+cfg.pick; not to_dict or iteration): cfg.check() fails when a setting the
+command line gave has not been read, so a training loop that calls it
+before its first step turns a setting with no effect into an error, not a
+wasted run. cfg.pick(names) returns the settings among names as a dict
+(dada.wrap(loss, **cfg.pick(dada.defaults()))). The result is frozen.`
 
 // OverrideError is a bad --set: malformed, unknown key or wrong type.
 type OverrideError struct{ Msg string }
 
 func (e *OverrideError) Error() string { return e.Msg }
 
-type override struct{ key, raw string }
+// override is one setting from the command line: --set key=raw, or
+// --key raw after the script (flag), or a bare --key (bare).
+type override struct {
+	key, raw   string
+	flag, bare bool
+}
+
+// spelled is how the user wrote the override, for messages.
+func (o override) spelled() string {
+	switch {
+	case o.bare:
+		return "--" + o.key
+	case o.flag:
+		return "--" + o.key + " " + o.raw
+	}
+	return "--set " + o.key + "=" + o.raw
+}
+
+// parseFlags reads the --name value settings given after a script:
+// "name=value", or "name" alone for a bare flag.
+func parseFlags(list []string) ([]override, error) {
+	var out []override
+	for _, s := range list {
+		k, v, hasValue := strings.Cut(s, "=")
+		if !isIdent(k) {
+			return nil, &OverrideError{fmt.Sprintf("--%s: not a setting name (settings are identifiers, e.g. --epochs 2)", k)}
+		}
+		out = append(out, override{key: k, raw: v, flag: true, bare: !hasValue})
+	}
+	return out, nil
+}
 
 // parseOverrides splits "key=value" settings; a later one wins.
 func parseOverrides(list []string) ([]override, error) {
@@ -47,7 +89,7 @@ func parseOverrides(list []string) ([]override, error) {
 			continue
 		}
 		index[k] = len(out)
-		out = append(out, override{k, v})
+		out = append(out, override{key: k, raw: v})
 	}
 	return out, nil
 }
@@ -66,41 +108,192 @@ func (s *session) config(thread *starlark.Thread, b *starlark.Builtin, args star
 	if len(args) > 0 {
 		return nil, fmt.Errorf("config: takes only keyword arguments (name = default), got %d positional", len(args))
 	}
-	c := &Config{values: map[string]starlark.Value{}}
+	c := &Config{values: map[string]starlark.Value{}, reads: s.reads, origin: map[string]string{}}
+	var docs, aliases map[string]string
 	for _, kv := range kwargs {
 		k := string(kv[0].(starlark.String))
+		switch k {
+		case "_doc", "_aliases":
+			m, err := stringMap(k, kv[1])
+			if err != nil {
+				return nil, err
+			}
+			if k == "_doc" {
+				docs = m
+			} else {
+				aliases = m
+			}
+			continue
+		}
 		c.keys = append(c.keys, k)
 		c.values[k] = kv[1]
 	}
+	for a, k := range aliases {
+		if _, ok := c.values[k]; !ok {
+			return nil, fmt.Errorf("config: _aliases maps %q to %q, which is not a setting", a, k)
+		}
+		s.aliases[a] = k
+	}
+	if s.h.opts.Describe {
+		s.describe(c, docs)
+		return nil, ErrDescribed
+	}
 	for _, o := range s.h.overrides {
-		def, ok := c.values[o.key]
+		key := o.key
+		def, ok := c.values[key]
+		if !ok {
+			if target, isAlias := s.aliases[key]; isAlias {
+				key = target
+				def, ok = c.values[key]
+			}
+		}
 		if !ok {
 			if s.used[o.key] {
 				continue // an earlier config() call declared it
 			}
-			msg := fmt.Sprintf("--set %s=%s: config() has no setting %q", o.key, o.raw, o.key)
-			if n := nearest(o.key, c.keys); n != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", n)
+			what := fmt.Sprintf("config() has no setting %q", o.key)
+			if o.flag {
+				what = fmt.Sprintf("the script has no setting %q", o.key)
+			}
+			msg := fmt.Sprintf("%s: %s", o.spelled(), what)
+			cands := append([]string(nil), c.keys...)
+			for a := range s.aliases {
+				cands = append(cands, a)
+			}
+			if n := nearest(o.key, cands); n != "" {
+				if o.flag {
+					msg += fmt.Sprintf(" (did you mean --%s?)", n)
+				} else {
+					msg += fmt.Sprintf(" (did you mean %q?)", n)
+				}
 			}
 			known := append([]string(nil), c.keys...)
 			sort.Strings(known)
-			return nil, &OverrideError{msg + "; known settings: " + strings.Join(known, ", ")}
+			return nil, &OverrideError{msg + "; its settings: " + strings.Join(known, ", ") + " (dadash SCRIPT --help describes them)"}
 		}
-		v, err := convert(o.key, o.raw, def)
-		if err != nil {
-			return nil, err
+		var v starlark.Value
+		if o.bare {
+			if _, isBool := def.(starlark.Bool); !isBool {
+				return nil, &OverrideError{fmt.Sprintf("--%s needs a value (%s is %s, default %s)", o.key, key, typeName(def), def)}
+			}
+			v = starlark.True
+		} else {
+			var err error
+			if v, err = convert(key, o.raw, def); err != nil {
+				if oe, ok := err.(*OverrideError); ok && o.flag {
+					oe.Msg = strings.Replace(oe.Msg, "--set "+o.key+"="+o.raw, o.spelled(), 1)
+				}
+				return nil, err
+			}
 		}
-		c.values[o.key] = v
+		c.values[key] = v
 		if c.set == nil {
 			c.set = map[string]bool{}
 		}
-		c.set[o.key] = true
+		c.set[key] = true
+		c.origin[key] = o.spelled()
 		s.used[o.key] = true
+		s.used[key] = true
 	}
 	for _, v := range c.values {
 		v.Freeze()
 	}
 	return c, nil
+}
+
+// stringMap reads config's _doc / _aliases dict of strings.
+func stringMap(name string, v starlark.Value) (map[string]string, error) {
+	d, ok := v.(starlark.IterableMapping)
+	if !ok {
+		return nil, fmt.Errorf("config: %s must be a dict of strings, got %s", name, v.Type())
+	}
+	out := map[string]string{}
+	for _, kv := range d.Items() {
+		k, ok1 := starlark.AsString(kv[0])
+		val, ok2 := starlark.AsString(kv[1])
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("config: %s must map strings to strings, got %s: %s", name, kv[0], kv[1])
+		}
+		out[k] = val
+	}
+	return out, nil
+}
+
+// typeName names a default's type the way --help shows it.
+func typeName(v starlark.Value) string {
+	switch v := v.(type) {
+	case starlark.Bool:
+		return "bool"
+	case starlark.Int:
+		return "int"
+	case starlark.Float:
+		return "float"
+	case starlark.String:
+		return "str"
+	case *starlark.List:
+		if v.Len() > 0 {
+			return "list of " + typeName(v.Index(0))
+		}
+		return "list"
+	case starlark.NoneType:
+		return "any"
+	}
+	return v.Type()
+}
+
+// ErrDescribed ends a run that printed its settings (dadash SCRIPT --help).
+var ErrDescribed = fmt.Errorf("described")
+
+// describe prints what `dadash SCRIPT --help` shows: the script's leading
+// comment, then each setting with its default, type and doc.
+func (s *session) describe(c *Config, docs map[string]string) {
+	w := s.h.opts.Stdout
+	if s.mainName != "" {
+		fmt.Fprintf(w, "%s\n", s.mainName)
+	}
+	if text := leadingComment(s.mainSrc); text != "" {
+		fmt.Fprintf(w, "\n%s\n", text)
+	}
+	fmt.Fprintf(w, "\nSettings (--name value after the script, or --set name=value):\n")
+	width := 0
+	for _, k := range c.keys {
+		width = max(width, len(k))
+	}
+	for _, k := range c.keys {
+		line := fmt.Sprintf("  %-*s  %-10s %s", width, k, typeName(c.values[k]), c.values[k])
+		if d := docs[k]; d != "" {
+			line += "\n  " + strings.Repeat(" ", width+2) + d
+		}
+		fmt.Fprintln(w, line)
+	}
+	if len(s.aliases) > 0 {
+		var pairs []string
+		for a, k := range s.aliases {
+			pairs = append(pairs, "--"+a+" = --"+k)
+		}
+		sort.Strings(pairs)
+		fmt.Fprintf(w, "\nAlso accepted (the reference's spellings): %s\n", strings.Join(pairs, ", "))
+	}
+}
+
+// leadingComment is the first block of '#' lines of a script (after a #!
+// line), without the '#'; else the module docstring.
+func leadingComment(src []byte) string {
+	var out []string
+	for i, line := range strings.Split(string(src), "\n") {
+		t := strings.TrimSpace(line)
+		if i == 0 && strings.HasPrefix(t, "#!") {
+			continue
+		}
+		if !strings.HasPrefix(t, "#") {
+			if len(out) == 0 && t == "" {
+				continue
+			}
+			break
+		}
+		out = append(out, strings.TrimPrefix(strings.TrimPrefix(t, "#"), " "))
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
 }
 
 // convert parses raw as a value of def's type.
@@ -321,7 +514,16 @@ func literals(list []syntax.Expr) ([]starlark.Value, error) {
 type Config struct {
 	keys   []string
 	values map[string]starlark.Value
-	set    map[string]bool // keys the command line's --set gave
+	set    map[string]bool   // keys the command line gave
+	origin map[string]string // how the command line spelled them
+	reads  map[string]bool   // the session's read settings, shared by copies
+}
+
+// read records that the run read key.
+func (c *Config) read(key string) {
+	if c.reads != nil {
+		c.reads[key] = true
+	}
 }
 
 var (
@@ -352,6 +554,7 @@ func (c *Config) String() string {
 
 func (c *Config) Attr(name string) (starlark.Value, error) {
 	if v, ok := c.values[name]; ok {
+		c.read(name)
 		return v, nil
 	}
 	switch name {
@@ -363,12 +566,18 @@ func (c *Config) Attr(name string) (starlark.Value, error) {
 		return starlark.NewBuiltin("get", c.get).BindReceiver(c), nil
 	case "was_set":
 		return starlark.NewBuiltin("was_set", c.wasSet).BindReceiver(c), nil
+	case "pick":
+		return starlark.NewBuiltin("pick", c.pick).BindReceiver(c), nil
+	case "check":
+		return starlark.NewBuiltin("check", c.check).BindReceiver(c), nil
+	case "read_keys":
+		return starlark.NewBuiltin("read_keys", c.readKeys).BindReceiver(c), nil
 	}
 	return nil, nil // the interpreter reports the missing field with a hint
 }
 
 func (c *Config) AttrNames() []string {
-	names := append([]string{"get", "replace", "to_dict", "was_set"}, c.keys...)
+	names := append([]string{"check", "get", "pick", "read_keys", "replace", "to_dict", "was_set"}, c.keys...)
 	sort.Strings(names)
 	return names
 }
@@ -379,6 +588,9 @@ func (c *Config) Get(k starlark.Value) (starlark.Value, bool, error) {
 		return nil, false, fmt.Errorf("config keys are strings, got %s", k.Type())
 	}
 	v, found := c.values[string(s)]
+	if found {
+		c.read(string(s))
+	}
 	return v, found, nil
 }
 
@@ -410,7 +622,7 @@ func (c *Config) replace(thread *starlark.Thread, b *starlark.Builtin, args star
 	if len(args) > 0 {
 		return nil, fmt.Errorf("replace: takes keyword arguments only, e.g. cfg.replace(epochs = 2)")
 	}
-	n := &Config{keys: append([]string{}, c.keys...), values: make(map[string]starlark.Value, len(c.values)+len(kwargs)), set: c.set}
+	n := &Config{keys: append([]string{}, c.keys...), values: make(map[string]starlark.Value, len(c.values)+len(kwargs)), set: c.set, origin: c.origin, reads: c.reads}
 	for k, v := range c.values {
 		n.values[k] = v
 	}
@@ -432,9 +644,77 @@ func (c *Config) get(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		return nil, err
 	}
 	if v, ok := c.values[key]; ok {
+		c.read(key)
 		return v, nil
 	}
 	return def, nil
+}
+
+// pick returns the settings among names (a list, or a dict's keys) as a
+// new dict, in the order of names, and counts them as read.
+func (c *Config) pick(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var names starlark.Iterable
+	if err := starlark.UnpackPositionalArgs("config.pick", args, kwargs, 1, &names); err != nil {
+		return nil, err
+	}
+	out := starlark.NewDict(8)
+	it := names.Iterate()
+	defer it.Done()
+	var x starlark.Value
+	for it.Next(&x) {
+		k, ok := starlark.AsString(x)
+		if !ok {
+			return nil, fmt.Errorf("config.pick: names must be strings, got %s", x.Type())
+		}
+		if v, ok := c.values[k]; ok {
+			c.read(k)
+			if err := out.SetKey(starlark.String(k), v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// check fails when a setting the command line gave has not been read: it
+// would have had no effect on the run.
+func (c *Config) check(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs("config.check", args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	var unread []string
+	for _, k := range c.keys {
+		if c.set[k] && c.reads != nil && !c.reads[k] {
+			unread = append(unread, c.origin[k])
+		}
+	}
+	if len(unread) == 0 {
+		return starlark.None, nil
+	}
+	return nil, &OverrideError{fmt.Sprintf("%s: nothing in this run reads %s, so %s no effect; remove %s (a DADA setting on a run without DADA, a model setting that this script's network does not take, ...)",
+		strings.Join(unread, ", "), plural(len(unread), "that setting", "those settings"), plural(len(unread), "it would have", "they would have"), plural(len(unread), "it", "them"))}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// readKeys lists the settings read so far, in declaration order (a run's
+// page shows only those).
+func (c *Config) readKeys(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs("config.read_keys", args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	var out []starlark.Value
+	for _, k := range c.keys {
+		if c.reads != nil && c.reads[k] {
+			out = append(out, starlark.String(k))
+		}
+	}
+	return starlark.NewList(out), nil
 }
 
 // wasSet reports whether the command line gave the setting (--set key=...),

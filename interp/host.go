@@ -60,6 +60,15 @@ type Options struct {
 	// assert); they take precedence over modules of the same name.
 	Predeclared starlark.StringDict
 
+	// Flags are the --name value settings given after a script, as
+	// "name=value" ("name" alone for a bare flag); like Overrides, but
+	// named as the user typed them in messages, and names may be aliases.
+	Flags []string
+
+	// Describe makes the script's first config() call print the script's
+	// description and settings and end the run with ErrDescribed.
+	Describe bool
+
 	// HandleSignals makes SIGINT (Ctrl-C) interrupt a running script; a
 	// second SIGINT during the same run exits the process with status 130.
 	HandleSignals bool
@@ -86,6 +95,11 @@ func New(opts Options) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	flags, err := parseFlags(opts.Flags)
+	if err != nil {
+		return nil, err
+	}
+	ovs = append(ovs, flags...)
 	h := &Host{opts: opts, overrides: ovs, modules: starlark.StringDict{
 		"json": json.Module,
 		"math": mathModule,
@@ -113,6 +127,7 @@ func (h *Host) RunFile(ctx context.Context, path string, argv []string) error {
 	}
 	dir := filepath.Dir(abs)
 	s := h.newSession(argv, h.opts.Stdout)
+	s.mainName, s.mainSrc = path, src
 	s.files[path] = fileInfo{dir: dir, root: dir}
 	s.loading = []loadFrame{{key: abs, name: path}}
 	return s.finish(s.exec(ctx, func() error {
@@ -147,14 +162,21 @@ type session struct {
 	cache   map[string]*loadEntry
 	loading []loadFrame // files being loaded, outermost first
 	used    map[string]bool
+	reads   map[string]bool   // settings the run read (config.check)
+	aliases map[string]string // other spellings of settings (config's _aliases)
+
+	mainName string // the script run, for --help
+	mainSrc  []byte
 }
 
 func (h *Host) newSession(argv []string, stdout io.Writer) *session {
 	s := &session{
-		h:     h,
-		files: map[string]fileInfo{},
-		cache: map[string]*loadEntry{},
-		used:  map[string]bool{},
+		h:       h,
+		files:   map[string]fileInfo{},
+		cache:   map[string]*loadEntry{},
+		used:    map[string]bool{},
+		reads:   map[string]bool{},
+		aliases: map[string]string{},
 	}
 	th := &starlark.Thread{Name: "main", Load: s.load}
 	th.Print = func(th *starlark.Thread, msg string) { fmt.Fprintln(lang.Stdout(th), msg) }
@@ -297,7 +319,15 @@ func (s *session) finish(err error) error {
 	}
 	for _, o := range s.h.overrides {
 		if !s.used[o.key] {
-			fmt.Fprintf(s.h.opts.Stderr, "warning: --set %s=%s was not used: no config() call has a setting %q\n", o.key, o.raw, o.key)
+			fmt.Fprintf(s.h.opts.Stderr, "warning: %s was not used: no config() call has a setting %q\n", o.spelled(), o.key)
+			continue
+		}
+		key := o.key
+		if t, ok := s.aliases[key]; ok {
+			key = t
+		}
+		if !s.reads[key] {
+			fmt.Fprintf(s.h.opts.Stderr, "warning: %s had no effect: nothing in the run read %s\n", o.spelled(), key)
 		}
 	}
 	return nil

@@ -148,7 +148,7 @@ func TestConfigErrors(t *testing.T) {
 		{"lr=fast", `--set lr=fast: lr is a float, got "fast"`},
 		{"on=maybe", `on is a bool, got "maybe"`},
 		{"sizes=1,x", `sizes is a list of int, got "1,x"`},
-		{"batchsize=3", `--set batchsize=3: config() has no setting "batchsize" (did you mean "batch_size"?); known settings: batch_size, lr, name, on, sizes`},
+		{"batchsize=3", `--set batchsize=3: config() has no setting "batchsize" (did you mean "batch_size"?); its settings: batch_size, lr, name, on, sizes (dadash SCRIPT --help describes them)`},
 	} {
 		_, _, text, err := run(t, interp.Options{Overrides: []string{tc.set}}, "c.star", src)
 		var oe *interp.OverrideError

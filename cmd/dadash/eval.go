@@ -42,19 +42,26 @@ Flags:
                               r_precision, nmi, ami, f1, rho_spectrum, dists@intra, dists@inter
   --json                      print a JSON object instead of lines
   --index flat|ivf            exact search (default) or an IVF index for very large sets
+  --save_embeddings DIR       with --test_path: also write the embeddings and labels as .npy
+                              (test_embeddings.npy, test_labels.npy; In-Shop: query_* and gallery_*)
+
+Every dataset dadash trains on works with --test_path (the CUB/Cars/SOP/In-Shop layouts,
+Fashion-MNIST, image folders, generated sets); --source_path and --dataset, when given, must
+agree with the checkpoint (a synthetic or Fashion-MNIST run takes no --source_path).
 `
 
 func (c *cli) evalCommand(args []string) int {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o struct {
-		source, dataset, test, names, index       string
+		source, dataset, test, names, index, save string
 		emb, labels, qemb, qlabels, gemb, glabels string
 		asJSON, help                              bool
 	}
 	fs.StringVar(&o.source, "source_path", "", "")
 	fs.StringVar(&o.dataset, "dataset", "", "")
 	fs.StringVar(&o.test, "test_path", "", "")
+	fs.StringVar(&o.save, "save_embeddings", "", "")
 	fs.StringVar(&o.names, "evaluation_metrics", "e_recall@1,e_recall@2,e_recall@4,nmi,f1,mAP_R", "")
 	fs.StringVar(&o.index, "index", "flat", "")
 	fs.StringVar(&o.emb, "embeddings", "", "")
@@ -85,13 +92,22 @@ func (c *cli) evalCommand(args []string) int {
 	if len(names) == 0 {
 		return c.fail(usagef("eval: --evaluation_metrics is empty"))
 	}
+	if _, err := metrics.Check(names); err != nil {
+		return c.fail(usagef("eval: --evaluation_metrics: %v", err))
+	}
+	if o.index != "flat" && o.index != "ivf" {
+		return c.fail(usagef("eval: --index %s: want flat or ivf", o.index))
+	}
+	if o.save != "" && o.test == "" {
+		return c.fail(usagef("eval: --save_embeddings goes with --test_path (embeddings given as files are already saved)"))
+	}
 
 	switch {
 	case o.test != "":
 		if o.emb != "" || o.qemb != "" || o.gemb != "" {
 			return c.fail(usagef("eval: give either --test_path or embeddings, not both"))
 		}
-		return c.evalCheckpoint(o.test, o.source, o.dataset, names, o.asJSON)
+		return c.evalCheckpoint(o.test, o.source, o.dataset, o.save, names, o.asJSON)
 	case o.emb != "":
 		if o.labels == "" {
 			return c.fail(usagef("eval: --embeddings needs --labels"))
@@ -144,6 +160,9 @@ func (c *cli) printMetrics(emb []float32, n, d int, labels []int64, names []stri
 	if err != nil {
 		return c.fail(fmt.Errorf("eval: %w", err))
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(c.stderr, "eval: warning:", w)
+	}
 	var pairs [][2]any
 	for _, v := range res.Values {
 		pairs = append(pairs, [2]any{v.Name, v.Value})
@@ -179,7 +198,7 @@ func (c *cli) printPairs(pairs [][2]any, asJSON bool) int {
 }
 
 // evalCheckpoint runs the stdlib's evaluate_checkpoint and prints its result.
-func (c *cli) evalCheckpoint(path, source, dataset string, names []string, asJSON bool) int {
+func (c *cli) evalCheckpoint(path, source, dataset, save string, names []string, asJSON bool) int {
 	var pairs [][2]any
 	collect := starlark.NewBuiltin("__eval_result__", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var d starlark.IterableMapping
@@ -202,9 +221,8 @@ func (c *cli) evalCheckpoint(path, source, dataset string, names []string, asJSO
 		quoted[i] = fmt.Sprintf("%q", n)
 	}
 	src := fmt.Sprintf(`load("@stdlib/recipe.star", "evaluate_checkpoint")
-res = evaluate_checkpoint(%q, [%s], source_path = %s, dataset = %s)
-__eval_result__(res)
-`, path, strings.Join(quoted, ", "), starStr(source), starStr(dataset))
+__eval_result__(evaluate_checkpoint(%q, [%s], source_path = %s, dataset = %s, save_embeddings = %s))
+`, path, strings.Join(quoted, ", "), starStr(source), starStr(dataset), starStr(save))
 	if code := c.fail(h.RunString(context.Background(), "<eval>", src, nil)); code != exitOK {
 		return code
 	}

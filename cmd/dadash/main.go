@@ -64,6 +64,8 @@ type cli struct {
 	stdout, stderr io.Writer
 
 	sets       []string // --set key=value
+	flags      []string // --name value after a script, as "name=value" ("name": bare)
+	describe   bool     // --help after a script
 	threads    int      // --threads N; 0: the modules' default (env, else all cores)
 	program    string   // -c PROGRAM
 	hasProgram bool
@@ -155,8 +157,11 @@ func (c *cli) parseFlags(args []string, allowProgram bool) ([]string, error) {
 	return args, nil
 }
 
-// scriptArgs separates the --set key=value pairs that follow a script
-// from the arguments passed to it; after "--" everything is passed.
+// scriptArgs separates the settings that follow a script from the
+// arguments passed to it: --set key=value, --name value, --name=value and a
+// bare --name are settings (config() checks the names), --help describes
+// the script instead of running it, --threads N is dadash's flag, and the
+// rest (positional words, everything after "--") goes to args.
 func (c *cli) scriptArgs(args []string) ([]string, error) {
 	var rest []string
 	for i := 0; i < len(args); i++ {
@@ -172,6 +177,33 @@ func (c *cli) scriptArgs(args []string) ([]string, error) {
 			i++
 		case strings.HasPrefix(a, "--set="), strings.HasPrefix(a, "-set="):
 			c.sets = append(c.sets, a[strings.IndexByte(a, '=')+1:])
+		case a == "--help" || a == "-h" || a == "-help":
+			c.describe = true
+		case a == "--threads" || strings.HasPrefix(a, "--threads="):
+			v, hasValue := strings.CutPrefix(a, "--threads=")
+			if !hasValue {
+				if i+1 == len(args) {
+					return nil, usagef("--threads needs a number")
+				}
+				v = args[i+1]
+				i++
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, usagef("--threads %s: want a positive number of threads", v)
+			}
+			c.threads = n
+		case strings.HasPrefix(a, "--") && len(a) > 2:
+			name, value, hasValue := strings.Cut(a[2:], "=")
+			switch {
+			case hasValue:
+				c.flags = append(c.flags, name+"="+value)
+			case i+1 < len(args) && !strings.HasPrefix(args[i+1], "--"):
+				c.flags = append(c.flags, name+"="+args[i+1])
+				i++
+			default:
+				c.flags = append(c.flags, name) // a bare flag: True for a bool setting
+			}
 		default:
 			rest = append(rest, a)
 		}
@@ -189,6 +221,8 @@ func (c *cli) hostWith(extra starlark.StringDict) (*interp.Host, error) {
 		Stdout:        c.stdout,
 		Stderr:        c.stderr,
 		Overrides:     c.sets,
+		Flags:         c.flags,
+		Describe:      c.describe,
 		Stdlib:        stdlib.FS,
 		HandleSignals: true,
 		Predeclared:   extra,
@@ -303,7 +337,7 @@ func (c *cli) fail(err error) int {
 	var ue *usageError
 	var oe *interp.OverrideError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, interp.ErrDescribed):
 		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(c.stderr, "dadash: %s\nRun 'dadash --help' for usage.\n", ue.msg)
@@ -357,6 +391,6 @@ func (c *cli) usage(w io.Writer) {
 func (c *cli) commandUsage(w io.Writer, cmd *command) {
 	fmt.Fprintf(w, "usage: dadash %s\n\n%s.\n", strings.TrimSpace(cmd.name+" "+cmd.args), strings.ToUpper(cmd.summary[:1])+cmd.summary[1:])
 	if cmd.name == "run" {
-		fmt.Fprint(w, "\nFlags before FILE: --set key=value, --threads N (see dadash --help).\nAfter FILE, --set key=value pairs are overrides; all else goes to args.\n")
+		fmt.Fprint(w, "\nFlags before FILE: --set key=value, --threads N (see dadash --help).\nAfter FILE, --set key=value and --name value are settings, --help describes the script; other words go to args.\n")
 	}
 }

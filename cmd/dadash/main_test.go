@@ -133,7 +133,7 @@ func TestOverrides(t *testing.T) {
 	dadash(t, dir, "", "cfg.star", "--set", "batch_size=abc").check(t, "bad int", 2, "",
 		`dadash: --set batch_size=abc: batch_size is an int, got "abc"`)
 	dadash(t, dir, "", "cfg.star", "--set", "epoch=2").check(t, "unknown key", 2, "",
-		`config() has no setting "epoch" (did you mean "epochs"?); known settings: batch_size, epochs, lr, on, tags`)
+		`config() has no setting "epoch" (did you mean "epochs"?); its settings: batch_size, epochs, lr, on, tags (dadash SCRIPT --help describes them)`)
 	dadash(t, dir, "", "--set", "oops", "cfg.star").check(t, "malformed", 2, "", "--set oops: expected key=value")
 	dadash(t, dir, "", "cfg.star", "--set").check(t, "dangling --set", 2, "", "--set needs key=value")
 }

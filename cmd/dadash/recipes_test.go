@@ -87,7 +87,7 @@ torch.save_npy(torch.tensor([[float("nan")] * 8] * 40), "nan.npy")
 	dadash(t, dir, "", "eval", "--embeddings", "e.npy", "--labels", "l.npy", "--evaluation_metrics", "e_recall@100").
 		check(t, "k too large", 1, "", "e_recall@100")
 	dadash(t, dir, "", "eval", "--embeddings", "e.npy", "--labels", "l.npy", "--evaluation_metrics", "recall_at_1").
-		check(t, "unknown metric", 1, "", "unknown metric \"recall_at_1\"")
+		check(t, "unknown metric", 2, "", "unknown metric \"recall_at_1\"")
 	dadash(t, dir, "", "eval", "--embeddings", "nan.npy", "--labels", "l.npy").
 		check(t, "nan", 1, "", "NaN")
 	dadash(t, dir, "", "eval", "--embeddings", "l.npy", "--labels", "l.npy").
