@@ -14,6 +14,9 @@
 
 SHELL := /bin/bash
 GO ?= go
+# Each fuzz target of the hostile-file readers runs this long in `make test`
+# (-fuzzminimizetime 0: Go's minimizer stalls on inputs of a few KB, golang/go#48820).
+FUZZTIME ?= 15s
 export LIBTORCH
 
 # Debian packages: the engines, their headers, the real-data test set, and
@@ -63,7 +66,10 @@ test: native echarts
 	@$(WITH_NATIVE) \
 	  bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi; \
-	  $(GO) vet ./... && $(GO) test ./...
+	  $(GO) vet ./... && $(GO) test ./...; \
+	  for t in torch/ptfile:FuzzRead torch/ptfile:FuzzPickle checkpoint:FuzzDescription; do \
+	    $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./builtins/$${t%%:*}; \
+	  done
 
 bench: dadash
 	@$(WITH_NATIVE) ./bench/run

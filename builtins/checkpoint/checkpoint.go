@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"sort"
@@ -329,13 +330,36 @@ func load(path string, loc starlark.Value) (*Checkpoint, error) {
 		}
 		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
+	if kind := foreignKind(path); kind != "" {
+		return nil, fmt.Errorf("%s is not a dadash checkpoint: it is %s", path, kind)
+	}
 	f, err := safetensors.Read(path) // validates the whole layout; errors name the file
 	if err != nil {
 		return nil, err
 	}
+	return fromFile(path, f, device)
+}
+
+// foreignKind says what a file of another format is, from its first bytes.
+func foreignKind(path string) string {
+	fh, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer fh.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(fh, head)
+	return safetensors.Foreign(head[:n])
+}
+
+// fromFile rebuilds the checkpoint that f's description describes.
+func fromFile(path string, f *safetensors.File, device string) (*Checkpoint, error) {
 	raw, ok := f.Metadata[metadataKey]
 	if !ok {
 		return nil, fmt.Errorf("%s is not a dadash checkpoint (its safetensors metadata has no %q entry); read plain tensor files with torch.load", path, metadataKey)
+	}
+	if len(raw) > maxDescription {
+		return nil, fmt.Errorf("%s: corrupt checkpoint description: %d bytes, more than the %d a checkpoint's structure needs", path, len(raw), maxDescription)
 	}
 	var desc struct {
 		Format   string `json:"format"`
@@ -344,15 +368,13 @@ func load(path string, loc starlark.Value) (*Checkpoint, error) {
 		Libtorch string `json:"libtorch"`
 		Created  string `json:"created"`
 		Items    []struct {
-			Name      string `json:"name"`
-			Type      string `json:"type"`
-			StateDict bool   `json:"state_dict"`
-			Value     any    `json:"value"`
+			Name      string          `json:"name"`
+			Type      string          `json:"type"`
+			StateDict bool            `json:"state_dict"`
+			Value     json.RawMessage `json:"value"`
 		} `json:"items"`
 	}
-	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&desc); err != nil {
+	if err := json.Unmarshal([]byte(raw), &desc); err != nil {
 		return nil, fmt.Errorf("%s: corrupt checkpoint description: %w", path, err)
 	}
 	if desc.Version > FormatVersion {
@@ -361,12 +383,12 @@ func load(path string, loc starlark.Value) (*Checkpoint, error) {
 	ck := &Checkpoint{path: path, values: map[string]starlark.Value{}, info: map[string]string{
 		"dadash": desc.Dadash, "libtorch": desc.Libtorch, "created": desc.Created,
 	}, version: desc.Version}
-	d := &decoder{file: f, device: device}
+	d := &decoder{file: f, device: device, used: map[string]bool{}}
 	for _, it := range desc.Items {
 		if _, dup := ck.values[it.Name]; dup {
 			return nil, fmt.Errorf("%s: corrupt checkpoint description: item %q appears twice", path, it.Name)
 		}
-		v, err := d.decode(it.Value)
+		v, err := d.decodeRaw(it.Value)
 		if err != nil {
 			return nil, fmt.Errorf("%s: corrupt checkpoint description: item %q: %w", path, it.Name, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"strconv"
@@ -173,116 +174,238 @@ func writeJSONString(b *bytes.Buffer, s string) {
 
 // ---------------------------------------------------------------- decoding
 
-// decoder rebuilds values from the parsed JSON and the file's tensors.
+// Bounds on a description, which comes from the file: what save writes is
+// far inside them.
+const (
+	// maxDescription is the most bytes of JSON; a description takes about
+	// 60 bytes per tensor and a few per plain value.
+	maxDescription = 16 << 20
+	// maxDescDepth is the deepest JSON nesting: save nests at most
+	// maxDepth values, a dict level taking 3 JSON levels.
+	maxDescDepth = 3*maxDepth + 8
+	// maxDescValues is the most JSON values, containers included.
+	maxDescValues = 1 << 19
+)
+
+// decoder rebuilds values from the description's JSON and the file's
+// tensors. It reads the JSON token by token into Starlark values, so that
+// depth and size are checked as it goes, with no intermediate tree.
 type decoder struct {
 	file   *safetensors.File
-	device string // map_location; "" keeps the CPU
+	device string          // map_location; "" keeps the CPU
+	used   map[string]bool // tensors already referenced: each may be once
+	index  map[string]int  // the file's tensors by name
+	values int
+	dec    *json.Decoder
 }
 
-func (d *decoder) decode(v any) (starlark.Value, error) {
-	switch x := v.(type) {
+func (d *decoder) decodeRaw(raw json.RawMessage) (starlark.Value, error) {
+	d.dec = json.NewDecoder(bytes.NewReader(raw))
+	d.dec.UseNumber()
+	return d.decode(0)
+}
+
+func (d *decoder) token() (json.Token, error) {
+	t, err := d.dec.Token()
+	if err == io.EOF {
+		return nil, fmt.Errorf("the JSON ends early")
+	}
+	return t, err
+}
+
+// expect reads the delimiter want, for the structure of a node.
+func (d *decoder) expect(want json.Delim, what string) error {
+	t, err := d.token()
+	if err != nil {
+		return err
+	}
+	if t != want {
+		return fmt.Errorf("%s holds %s, want %s", what, tokenString(t), string(want))
+	}
+	return nil
+}
+
+func tokenString(t json.Token) string {
+	switch x := t.(type) {
+	case json.Delim:
+		if x == '[' {
+			return "an array"
+		}
+		if x == '{' {
+			return "an object"
+		}
+		return string(x)
+	case string:
+		return strconv.Quote(short(x))
+	case nil:
+		return "null"
+	}
+	return fmt.Sprint(t)
+}
+
+func short(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// items decodes the values of an array whose '[' was read, through ']'.
+func (d *decoder) items(depth int) ([]starlark.Value, error) {
+	var out []starlark.Value
+	for d.dec.More() {
+		v, err := d.decode(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, d.expect(']', "an array")
+}
+
+func (d *decoder) decode(depth int) (starlark.Value, error) {
+	if depth > maxDescDepth {
+		return nil, fmt.Errorf("nested more than %d levels deep", maxDescDepth)
+	}
+	if d.values++; d.values > maxDescValues {
+		return nil, fmt.Errorf("more than %d values", maxDescValues)
+	}
+	t, err := d.token()
+	if err != nil {
+		return nil, err
+	}
+	switch x := t.(type) {
 	case nil:
 		return starlark.None, nil
 	case bool:
 		return starlark.Bool(x), nil
 	case json.Number:
-		s := string(x)
-		if strings.ContainsAny(s, ".eE") {
-			f, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return nil, fmt.Errorf("bad number %s", s)
-			}
-			return starlark.Float(f), nil
-		}
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return starlark.MakeInt64(i), nil
-		}
-		n, ok := new(big.Int).SetString(s, 10)
-		if !ok {
-			return nil, fmt.Errorf("bad number %s", s)
-		}
-		return starlark.MakeBigInt(n), nil
+		return number(string(x))
 	case string:
 		return starlark.String(x), nil
-	case []any:
-		elems, err := d.decodeAll(x)
-		if err != nil {
-			return nil, err
-		}
-		return starlark.NewList(elems), nil
-	case map[string]any:
-		if len(x) != 1 {
-			return nil, fmt.Errorf("unknown node %v", x)
-		}
-		for k, inner := range x {
-			switch k {
-			case "tuple":
-				arr, ok := inner.([]any)
-				if !ok {
-					return nil, fmt.Errorf("a tuple node holds %T, want an array", inner)
-				}
-				elems, err := d.decodeAll(arr)
-				if err != nil {
-					return nil, err
-				}
-				return starlark.Tuple(elems), nil
-			case "dict":
-				arr, ok := inner.([]any)
-				if !ok {
-					return nil, fmt.Errorf("a dict node holds %T, want an array of pairs", inner)
-				}
-				out := starlark.NewDict(len(arr))
-				for _, e := range arr {
-					pair, ok := e.([]any)
-					if !ok || len(pair) != 2 {
-						return nil, fmt.Errorf("a dict entry is %v, want a [key, value] pair", e)
-					}
-					k, err := d.decode(pair[0])
-					if err != nil {
-						return nil, err
-					}
-					v, err := d.decode(pair[1])
-					if err != nil {
-						return nil, err
-					}
-					if err := out.SetKey(k, v); err != nil {
-						return nil, err
-					}
-				}
-				return out, nil
-			case "float":
-				switch inner {
-				case "nan":
-					return starlark.Float(math.NaN()), nil
-				case "inf":
-					return starlark.Float(math.Inf(1)), nil
-				case "-inf":
-					return starlark.Float(math.Inf(-1)), nil
-				}
-				return nil, fmt.Errorf("bad float node %v", inner)
-			case "tensor":
-				name, ok := inner.(string)
-				if !ok {
-					return nil, fmt.Errorf("a tensor node holds %T, want the tensor's name", inner)
-				}
-				return d.tensor(name)
+	case json.Delim:
+		switch x {
+		case '[':
+			elems, err := d.items(depth)
+			if err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("unknown node kind %q", k)
+			return starlark.NewList(elems), nil
+		case '{':
+			return d.node(depth)
 		}
 	}
-	return nil, fmt.Errorf("unexpected JSON value %v", v)
+	return nil, fmt.Errorf("unexpected JSON %s", tokenString(t))
 }
 
-func (d *decoder) decodeAll(arr []any) ([]starlark.Value, error) {
-	out := make([]starlark.Value, len(arr))
-	for i, e := range arr {
-		v, err := d.decode(e)
+// node decodes {"kind": ...} whose '{' was read, through '}'.
+func (d *decoder) node(depth int) (starlark.Value, error) {
+	if !d.dec.More() {
+		return nil, fmt.Errorf("unknown node {}")
+	}
+	t, err := d.token()
+	if err != nil {
+		return nil, err
+	}
+	kind, _ := t.(string)
+	var v starlark.Value
+	switch kind {
+	case "tuple":
+		if err := d.expect('[', "a tuple node"); err != nil {
+			return nil, err
+		}
+		elems, err := d.items(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = v
+		v = starlark.Tuple(elems)
+	case "dict":
+		if err := d.expect('[', "a dict node"); err != nil {
+			return nil, err
+		}
+		out := starlark.NewDict(0)
+		for d.dec.More() {
+			if err := d.expect('[', "a dict entry"); err != nil {
+				return nil, fmt.Errorf("%v (want [key, value] pairs)", err)
+			}
+			var kv [2]starlark.Value
+			for i := range kv {
+				if !d.dec.More() {
+					return nil, fmt.Errorf("a dict entry has %d items, want a [key, value] pair", i)
+				}
+				if kv[i], err = d.decode(depth + 3); err != nil {
+					return nil, err
+				}
+			}
+			if d.dec.More() {
+				return nil, fmt.Errorf("a dict entry has more than 2 items, want a [key, value] pair")
+			}
+			if err := d.expect(']', "a dict entry"); err != nil {
+				return nil, err
+			}
+			if err := out.SetKey(kv[0], kv[1]); err != nil {
+				return nil, err
+			}
+		}
+		if err := d.expect(']', "a dict node"); err != nil {
+			return nil, err
+		}
+		v = out
+	case "float":
+		t, err := d.token()
+		if err != nil {
+			return nil, err
+		}
+		switch t {
+		case "nan":
+			v = starlark.Float(math.NaN())
+		case "inf":
+			v = starlark.Float(math.Inf(1))
+		case "-inf":
+			v = starlark.Float(math.Inf(-1))
+		default:
+			return nil, fmt.Errorf("bad float node %s", tokenString(t))
+		}
+	case "tensor":
+		t, err := d.token()
+		if err != nil {
+			return nil, err
+		}
+		name, ok := t.(string)
+		if !ok {
+			return nil, fmt.Errorf("a tensor node holds %s, want the tensor's name", tokenString(t))
+		}
+		if v, err = d.tensor(name); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("unknown node kind %s", tokenString(t))
 	}
-	return out, nil
+	if d.dec.More() {
+		return nil, fmt.Errorf("a %s node has more than one key", kind)
+	}
+	return v, d.expect('}', "a "+kind+" node")
+}
+
+func number(s string) (starlark.Value, error) {
+	if strings.ContainsAny(s, ".eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad number %s", short(s))
+		}
+		return starlark.Float(f), nil
+	}
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return starlark.MakeInt64(i), nil
+	}
+	if len(s) > 1000 {
+		return nil, fmt.Errorf("an integer of %d digits", len(s))
+	}
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return nil, fmt.Errorf("bad number %s", short(s))
+	}
+	return starlark.MakeBigInt(n), nil
 }
 
 var atenDTypes = map[string]aten.DType{
@@ -291,10 +414,24 @@ var atenDTypes = map[string]aten.DType{
 }
 
 func (d *decoder) tensor(name string) (starlark.Value, error) {
-	st, ok := d.file.Tensor(name)
-	if !ok {
-		return nil, fmt.Errorf("the structure refers to tensor %q, which the file does not hold", name)
+	if d.index == nil {
+		d.index = make(map[string]int, len(d.file.Tensors))
+		for i, t := range d.file.Tensors {
+			d.index[t.Name] = i
+		}
 	}
+	i, ok := d.index[name]
+	if !ok {
+		return nil, fmt.Errorf("the structure refers to tensor %q, which the file does not hold", short(name))
+	}
+	// save stores each tensor once; a description that refers to one
+	// twice would make every reference a copy (a 1 MiB tensor referred to
+	// 1,000 times would take 1 GB).
+	if d.used[name] {
+		return nil, fmt.Errorf("the structure refers to tensor %q more than once; checkpoint.save stores each tensor once (corrupt or hand-made file)", short(name))
+	}
+	d.used[name] = true
+	st := &d.file.Tensors[i]
 	dt, ok := atenDTypes[st.DType]
 	if !ok {
 		return nil, fmt.Errorf("tensor %q has dtype %s, which dadash does not support", name, st.DType)

@@ -1,7 +1,6 @@
 package ptfile
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -122,15 +121,4 @@ func TestBadFiles(t *testing.T) {
 	if _, err := Read(filepath.Join(dir, "missing.pth")); err == nil {
 		t.Error("missing file: no error")
 	}
-}
-
-// FuzzRead: no input may panic the reader.
-func FuzzRead(f *testing.F) {
-	for _, n := range []string{"state_dict.pth", "mixed.pth", "checkpoint.pth"} {
-		b, _ := os.ReadFile("testdata/" + n)
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ReadFrom(bytes.NewReader(b), int64(len(b)))
-	})
 }

@@ -48,3 +48,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadObject checks the copy-free object reader against the one built
+// on encoding/json's decoder: same keys, same values, same verdict.
+func FuzzReadObject(f *testing.F) {
+	for _, s := range []string{`{}`, ` {"a": 1, "b" : [1, {"c": "}\"]"}], "d":null}  `, `{"a":1,"a":2}`, `[1]`, `{"a":1} x`,
+		`{"__metadata__":{"k":"v\u00e9\\n"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k1, v1, err1 := readObject(b)
+		k2, v2, err2 := readObjectSlow(b)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("fast: %v, slow: %v", err1, err2)
+		}
+		if !reflect.DeepEqual(k1, k2) || len(v1) != len(v2) {
+			t.Fatalf("keys %q and %q", k1, k2)
+		}
+		for k, v := range v1 {
+			if !bytes.Equal(v, v2[k]) {
+				t.Fatalf("%q: %s and %s", k, v, v2[k])
+			}
+		}
+	})
+}

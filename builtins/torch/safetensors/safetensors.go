@@ -183,6 +183,33 @@ func Read(path string) (*File, error) {
 // Decode parses and validates a whole safetensors file held in b. The
 // tensors' Data alias b.
 func Decode(b []byte) (*File, error) {
+	f, err := decode(b)
+	if err != nil {
+		// Say what the file is rather than what its first 8 bytes would
+		// mean as a header length (a zip's are 7.6e18).
+		if kind := Foreign(b); kind != "" {
+			return nil, fileErr("not a safetensors file: it is %s", kind)
+		}
+	}
+	return f, err
+}
+
+// Foreign names the format of a file that other readers take, from its
+// first bytes, with where it belongs: "a zip archive as PyTorch's
+// torch.save writes (...)". It is "" for anything else.
+func Foreign(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return "a zip archive, as PyTorch's torch.save writes: load it with torch.load (named .pth or .pt) or as model weights (pretrained = path)"
+	case len(head) >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5:
+		return "a Python pickle (PyTorch's format before 1.6?): in Python, re-save it with torch.save(torch.load(f), f2) or as .safetensors"
+	case bytes.HasPrefix(head, []byte("\x93NUMPY")):
+		return "a NumPy .npy file: load it with torch.load (named .npy)"
+	}
+	return ""
+}
+
+func decode(b []byte) (*File, error) {
 	if len(b) < 8 {
 		return nil, fileErr("file is %d bytes, too short to hold the 8-byte header length", len(b))
 	}
@@ -378,8 +405,85 @@ func (e duplicateKeyError) Error() string { return fmt.Sprintf("duplicate key %q
 
 // readObject decodes one JSON object keeping its key order and refusing
 // duplicate keys, which encoding/json would silently merge. Whitespace may
-// follow the object (the header's padding); anything else may not.
+// follow the object (the header's padding); anything else may not. The
+// values are slices of b: a header of many megabytes (a large metadata
+// entry) is not copied for each level it is parsed at.
 func readObject(b []byte) ([]string, map[string]json.RawMessage, error) {
+	if !json.Valid(b) {
+		return readObjectSlow(b) // for its error message
+	}
+	i := skipSpace(b, 0)
+	if b[i] != '{' {
+		return readObjectSlow(b)
+	}
+	var keys []string
+	vals := map[string]json.RawMessage{}
+	i = skipSpace(b, i+1)
+	for b[i] != '}' {
+		end := valueEnd(b, i)
+		var key string
+		if err := json.Unmarshal(b[i:end], &key); err != nil {
+			return nil, nil, err
+		}
+		i = skipSpace(b, end)
+		i = skipSpace(b, i+1) // the colon
+		end = valueEnd(b, i)
+		if _, dup := vals[key]; dup {
+			return nil, nil, duplicateKeyError(key)
+		}
+		keys = append(keys, key)
+		vals[key] = json.RawMessage(b[i:end:end])
+		i = skipSpace(b, end)
+		if b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return keys, vals, nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns where the JSON value at b[i] ends; b is valid JSON.
+func valueEnd(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return i // the end of the enclosing container
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
+}
+
+// readObjectSlow is readObject through encoding/json's decoder, whose
+// errors say what is wrong with an invalid header.
+func readObjectSlow(b []byte) ([]string, map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	tok, err := dec.Token()
 	if err != nil {

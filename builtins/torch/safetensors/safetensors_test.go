@@ -378,3 +378,18 @@ func TestDTypes(t *testing.T) {
 		t.Error("ItemSize(F8_E5M2) succeeded")
 	}
 }
+
+// TestForeign: files of other formats say what they are, not what their
+// first 8 bytes would mean as a header length (a zip's are 7.6e18).
+func TestForeign(t *testing.T) {
+	cases := map[string]string{
+		"PK\x03\x04\x14\x00\x00\x00\x00\x00rest of a zip":  "not a safetensors file: it is a zip archive, as PyTorch's torch.save writes",
+		"\x80\x02\x8a\x0alZ\xfc\x9cF\xf9 j\xa8P\x19.":      "not a safetensors file: it is a Python pickle",
+		"\x93NUMPY\x01\x00v\x00{'descr': '<f4', }        ": "not a safetensors file: it is a NumPy .npy file",
+	}
+	for in, want := range cases {
+		if _, err := Decode([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in[:4], err, want)
+		}
+	}
+}
