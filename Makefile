@@ -66,9 +66,9 @@ test: native echarts
 	@$(WITH_NATIVE) \
 	  bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi; \
-	  $(GO) vet ./... && $(GO) test ./...; \
+	  $(GO) vet ./... && $(GO) test -timeout 30m ./... && \
 	  for t in torch/ptfile:FuzzRead torch/ptfile:FuzzPickle checkpoint:FuzzDescription; do \
-	    $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./builtins/$${t%%:*}; \
+	    $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./builtins/$${t%%:*} || exit 1; \
 	  done
 
 bench: dadash
