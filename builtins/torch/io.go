@@ -1,8 +1,10 @@
 package torch
 
 import (
+	"bytes"
 	"fmt"
 	"github.com/dadash/dadash/lang"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,14 +153,15 @@ func fnLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%s: cannot read %s: %w", b.Name(), path, unwrapPathError(err))
 	}
-	if strings.HasSuffix(path, ".npy") {
+	kind := sniff(path)
+	if kind == "npy" || kind == "" && strings.HasSuffix(path, ".npy") {
 		t, err := loadNpy(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Name(), err)
 		}
 		return place(t)
 	}
-	if isPickle(path) {
+	if kind == "pickle" || kind == "" && isPickle(path) {
 		items, err := ptfile.Read(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Name(), err)
@@ -271,6 +274,27 @@ func fnLoadNpy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	return newTensor(t), nil
+}
+
+// sniff tells a file's format by its first bytes, so that torch.load reads
+// a torch.save file whatever its name (a .ckpt from another tool): "npy",
+// "pickle" (a zip archive or a bare pickle), or "" (by the name, then).
+func sniff(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 6)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("\x93NUMPY")):
+		return "npy"
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")), len(head) > 1 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5:
+		return "pickle"
+	}
+	return ""
 }
 
 func isPickle(path string) bool {
