@@ -104,19 +104,43 @@ func fromEnv(getenv func(string) string, initMethod string, rank, worldSize int)
 	return r, nil
 }
 
-// explainInit turns c10d's rendezvous errors into what to do about them.
+// explainInit turns c10d's rendezvous errors (prefixed by dist_init with
+// the stage that failed: store, join or group) into what to do about them.
 func explainInit(err error, r rendezvous, timeoutS float64) error {
 	msg := err.Error()
+	stage := ""
+	if strings.HasPrefix(msg, "[") {
+		if i := strings.Index(msg, "] "); i > 0 {
+			stage, msg = msg[1:i], msg[i+2:]
+		}
+	}
 	where := fmt.Sprintf("rendezvous at %s:%d as rank %d of %d", r.masterAddr, r.masterPort, r.rank, r.worldSize)
+	timedOut := strings.Contains(msg, "imed out") || strings.Contains(msg, "imeout")
+	notAll := fmt.Sprintf("not all %d processes joined within %gs: are they all started, with WORLD_SIZE=%d and the same MASTER_ADDR and MASTER_PORT?", r.worldSize, timeoutS, r.worldSize)
 	switch {
 	case strings.Contains(msg, "Address already in use") || strings.Contains(msg, "failed to listen"):
 		return fmt.Errorf("%s: cannot listen on port %d, which another process uses (a previous run still going?): choose another with --master_port or MASTER_PORT (%s)", where, r.masterPort, msg)
 	case strings.Contains(msg, "WORLD_SIZE differs") || strings.Contains(msg, "already joined as rank"):
 		return fmt.Errorf("%s: %s", where, msg)
-	case r.rank == 0 && (strings.Contains(msg, "imed out") || strings.Contains(msg, "imeout")):
-		return fmt.Errorf("%s: not all %d processes joined within %gs: are they all started, with WORLD_SIZE=%d and the same MASTER_ADDR and MASTER_PORT? (%s)", where, r.worldSize, timeoutS, r.worldSize, msg)
-	case strings.Contains(msg, "imed out") || strings.Contains(msg, "imeout") || strings.Contains(msg, "onnection refused"):
+	case stage == "store" && r.rank == 0 && timedOut, stage == "join" && (timedOut || strings.Contains(msg, "did not join")):
+		return fmt.Errorf("%s: %s (%s)", where, notAll, msg)
+	case stage == "join" && (strings.Contains(msg, "Broken pipe") || strings.Contains(msg, "onnection")):
+		return fmt.Errorf("%s: rank 0 left the rendezvous before this process joined: see its error (%s)", where, msg)
+	case stage == "store" && (timedOut || strings.Contains(msg, "onnection refused")):
 		return fmt.Errorf("%s: rank 0 did not answer within %gs: is it running, and is %s reachable from this machine on port %d? (%s)", where, timeoutS, r.masterAddr, r.masterPort, msg)
+	case stage == "group":
+		return fmt.Errorf("%s: building the process group: %s (between machines, GLOO_SOCKET_IFNAME=<interface> picks the network Gloo uses)", where, msg)
 	}
 	return fmt.Errorf("%s: %s", where, msg)
+}
+
+// explainCollective says what a broken connection in a collective means.
+func explainCollective(err error) error {
+	msg := err.Error()
+	for _, s := range []string{"Connection closed by peer", "Connection reset by peer", "Broken pipe"} {
+		if strings.Contains(msg, s) {
+			return fmt.Errorf("another process of the job stopped (see its error; with dadash run, the first rank reported as failed): %s", msg)
+		}
+	}
+	return err
 }

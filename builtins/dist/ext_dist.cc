@@ -31,6 +31,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ext_dist.h"
@@ -117,26 +118,59 @@ std::vector<uint8_t> bytes(const std::string &s) { return std::vector<uint8_t>(s
 std::string str(const std::vector<uint8_t> &v) { return std::string(v.begin(), v.end()); }
 
 // Every process announces its rank and world size before the process group
-// is built, so a duplicate RANK or a WORLD_SIZE that differs between
-// processes is an error naming both instead of a hang in Gloo's full mesh.
+// is built, and rank 0 gives its verdict, so that a duplicate RANK, a
+// WORLD_SIZE that differs between processes or a process that never comes
+// is an error on every process, naming the cause, instead of a hang in
+// Gloo's full mesh. Rank 0 serves the store and leaves last: it waits (a
+// little) until the others have read what they need.
 void check_membership(const c10::intrusive_ptr<c10d::Store> &store, int rank, int size) {
   auto s = c10::make_intrusive<c10d::PrefixStore>("dadash_init", store);
   int64_t seen = s->add("rank" + std::to_string(rank), 1);
   TORCH_CHECK(seen == 1, "another process already joined as rank ", rank,
               ": RANK must differ between the processes of a job");
   s->set("world_size" + std::to_string(rank), bytes(std::to_string(size)));
-  auto check = [&](int other) {
-    std::string key = "world_size" + std::to_string(other);
-    s->wait({key});
-    std::string v = str(s->get(key));
-    TORCH_CHECK(v == std::to_string(size), "WORLD_SIZE differs between processes: rank ", other, " has WORLD_SIZE=", v,
-                ", this process (rank ", rank, ") has WORLD_SIZE=", size);
+  auto mismatch = [&](int other, const std::string &v) {
+    return "WORLD_SIZE differs between processes: rank " + std::to_string(other) + " has WORLD_SIZE=" + v +
+           ", this process (rank " + std::to_string(rank) + ") has WORLD_SIZE=" + std::to_string(size);
   };
-  if (rank == 0) {
-    for (int k = 1; k < size; k++) check(k);
-  } else {
-    check(0);
+  if (rank != 0) {
+    std::string failure;
+    try {
+      s->wait({"world_size0"});
+      std::string v = str(s->get("world_size0"));
+      if (v != std::to_string(size)) failure = mismatch(0, v);
+      if (failure.empty()) {
+        s->wait({"verdict"});
+        std::string verdict = str(s->get("verdict"));
+        if (verdict != "ok") failure = "rank 0: " + verdict;
+      }
+    } catch (...) {
+      s->add("done", 1);
+      throw;
+    }
+    s->add("done", 1);
+    TORCH_CHECK(failure.empty(), failure);
+    return;
   }
+  std::string failure;
+  int joined = 0;
+  for (int k = 1; k < size && failure.empty(); k++) {
+    std::string key = "world_size" + std::to_string(k);
+    try {
+      s->wait({key});
+    } catch (const std::exception &) {
+      failure = "rank " + std::to_string(k) + " did not join within the timeout";
+      break;
+    }
+    joined++;
+    std::string v = str(s->get(key));
+    if (v != std::to_string(size)) failure = mismatch(k, v);
+  }
+  s->set("verdict", bytes(failure.empty() ? "ok" : failure));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (s->add("done", 0) < joined && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  TORCH_CHECK(failure.empty(), failure);
 }
 
 bool loopback(const std::string &host) {
@@ -251,8 +285,11 @@ int32_t dist_backends(void) {
   return b;
 }
 
+// dist_init's errors start with the stage that failed, "[store] ", "[join] "
+// or "[group] ", for the Go side to explain.
 const char *dist_init(const char *backend, const char *master_addr, int32_t port, int32_t rank, int32_t world_size,
                       int32_t local_rank, int64_t timeout_ms, const char *ifname) {
+  const char *stage = "group";
   try {
     {
       std::lock_guard<std::mutex> l(g_mu);
@@ -266,8 +303,11 @@ const char *dist_init(const char *backend, const char *master_addr, int32_t port
     so.numWorkers = (size_t)world_size;
     so.waitWorkers = true;
     so.timeout = timeout;
+    stage = "store";
     c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::TCPStore>(host, so);
+    stage = "join";
     check_membership(store, rank, world_size);
+    stage = "group";
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("default_pg", store);
 
     auto g = std::make_shared<Group>();
@@ -304,8 +344,13 @@ const char *dist_init(const char *backend, const char *master_addr, int32_t port
     g->gen = ++g_gen;
     g_group = g;
     return nullptr;
+  } catch (const c10::Error &e) {
+    return err(std::string("[") + stage + "] " + e.what_without_backtrace());
+  } catch (const std::exception &e) {
+    return err(std::string("[") + stage + "] " + e.what());
+  } catch (...) {
+    return err(std::string("[") + stage + "] unknown C++ exception in c10d");
   }
-  DIST_CATCH
 }
 
 const char *dist_destroy(void) {

@@ -370,7 +370,7 @@ func firstErr(errs ...error) error {
 
 func wrapErr(fn string, err error) error {
 	if err != nil {
-		return fmt.Errorf("%s: %w", fn, err)
+		return fmt.Errorf("%s: %w", fn, explainCollective(err))
 	}
 	return nil
 }
@@ -478,7 +478,7 @@ func fnNNAllGather(cat bool) func(*starlark.Thread, *starlark.Builtin, starlark.
 		grad := aten.GradEnabled() && t.ATen().DType().IsFloating()
 		outs, err := cGather(t.ATen(), cat, grad)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", b.Name(), err)
+			return nil, wrapErr(b.Name(), err)
 		}
 		if cat {
 			return torch.New(outs[0]), nil
