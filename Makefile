@@ -19,9 +19,10 @@ GO ?= go
 FUZZTIME ?= 15s
 export LIBTORCH
 
-# Debian packages: the engines, their headers, the real-data test set, and
+# Debian packages: the engines, their headers (libgloo-dev: the headers of
+# c10d's Gloo process group, for dist), the real-data test set, and
 # the compilers cgo needs.
-APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist libturbojpeg0-dev
+APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist libturbojpeg0-dev libgloo-dev
 # What only the tests need: a headless browser that loads reports offline.
 TEST_APT_PACKAGES := chromium
 

@@ -123,7 +123,7 @@ type badItem struct {
 // loadOne runs one sample of a batch through the transform.
 func (l *Loader) loadOne(epoch int, j *batchJob, slot int) {
 	i := j.idx[slot]
-	pos := uint64(j.b*l.batchSize + slot)
+	pos := uint64(j.b*l.batchSize + l.sampler.posOffset() + slot)
 	s, err := l.ds.load(i, l.transform, newRNG(l.seed, streamTransform, uint64(epoch), pos, uint64(i)), l.dct)
 	if err == nil {
 		j.items[slot], err = s.finish()

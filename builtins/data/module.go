@@ -49,7 +49,7 @@ func init() {
 
 		"class_balanced_sampler": fn("data.class_balanced_sampler", docClassBalanced, fnClassBalanced),
 		"random_sampler":         fn("data.random_sampler", "data.random_sampler(dataset, seed=0): a random permutation of the dataset each epoch (a function of seed and epoch).", fnRandomSampler),
-		"sequential_sampler":     fn("data.sequential_sampler", "data.sequential_sampler(dataset): the indices in order (for evaluation).", fnSequentialSampler),
+		"sequential_sampler":     fn("data.sequential_sampler", "data.sequential_sampler(dataset, num_replicas=None, rank=None): the indices in order (for evaluation); with num_replicas, rank's contiguous part of them (rank r takes [r*N//num_replicas, (r+1)*N//num_replicas)), so that the parts gathered in rank order are the whole split.", fnSequentialSampler),
 
 		"compose":                fn("data.compose", "data.compose(transforms): one transform applying a list of transforms in order (a plain list works wherever a transform is expected).", fnCompose),
 		"random_resized_crop":    fn("data.random_resized_crop", docRRC, fnRandomResizedCrop),
@@ -134,11 +134,19 @@ Writes a tiny dataset in a real layout under root (layout: cub200, cars196, onli
 image_folder): JPEG images whose colours, stripes and blob position depend on the class (learnable),
 plus the index files. Returns root, to pass to the dataset function: data.cub200(data.make_synthetic(d)).`
 
-const docClassBalanced = `data.class_balanced_sampler(dataset, batch_size, samples_per_class, seed=0)
+const docClassBalanced = `data.class_balanced_sampler(dataset, batch_size, samples_per_class, seed=0, num_replicas=None, rank=None)
 
 DADA's sampler: len(dataset) // batch_size batches an epoch, each of batch_size / samples_per_class
 classes drawn uniformly with replacement and samples_per_class images of each (distinct unless the
-class has fewer). batch_size must be a multiple of samples_per_class.`
+class has fewer). batch_size must be a multiple of samples_per_class.
+
+Data-parallel training (torch's DistributedSampler names): with num_replicas = dist.get_world_size()
+and rank = dist.get_rank(), every process draws the same global batches of batch_size and keeps its
+contiguous part, rank r the items [r*batch_size//num_replicas, (r+1)*batch_size//num_replicas), so
+the parts never overlap and, gathered in rank order (dist.nn.all_gather_cat), are exactly the
+single-process batch. A loader over it yields the parts; its batch_size and state stay the global
+ones, so a run resumes with another number of processes. Augmentations are keyed by the
+single-process position, so they are the same for any number of processes.`
 
 const docRRC = `data.random_resized_crop(size, scale=(0.08, 1.0), ratio=(3/4, 4/3))
 
@@ -343,12 +351,21 @@ func fnClassBalanced(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	var dv starlark.Value
 	var bs, spc int
 	var seed uint64
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dataset", &dv, "batch_size", &bs, "samples_per_class", &spc, "seed?", &seed); err != nil {
+	var replicasV, rankV starlark.Value = starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dataset", &dv, "batch_size", &bs, "samples_per_class", &spc, "seed?", &seed,
+		"num_replicas?", &replicasV, "rank?", &rankV); err != nil {
+		return nil, err
+	}
+	replicas, rank, err := shardArgs(b.Name(), replicasV, rankV)
+	if err != nil {
 		return nil, err
 	}
 	d, err := datasetArg(b.Name(), dv)
 	if err != nil {
 		return nil, err
+	}
+	if replicas > bs {
+		return nil, fmt.Errorf("%s: batch_size %d is smaller than num_replicas %d: every process needs a part of each batch", b.Name(), bs, replicas)
 	}
 	if bs <= 0 || spc <= 0 {
 		return nil, fmt.Errorf("%s: batch_size (%d) and samples_per_class (%d) must be positive", b.Name(), bs, spc)
@@ -359,7 +376,29 @@ func fnClassBalanced(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if bs > d.Len() {
 		return nil, fmt.Errorf("%s: batch_size %d is larger than %s (%d images): an epoch would have no batch", b.Name(), bs, d.desc(), d.Len())
 	}
-	return &Sampler{kind: "class_balanced", dataset: d.desc(), n: d.Len(), byClass: d.byClass, batchSize: bs, spc: spc, seed: seed}, nil
+	return &Sampler{kind: "class_balanced", dataset: d.desc(), n: d.Len(), byClass: d.byClass, batchSize: bs, spc: spc, seed: seed,
+		replicas: replicas, rank: rank}, nil
+}
+
+// shardArgs reads num_replicas and rank (torch's DistributedSampler names;
+// None: one process). They are explicit, not taken from dist, so that a
+// sampler means the same thing however the script was started.
+func shardArgs(fn string, replicasV, rankV starlark.Value) (replicas, rank int, err error) {
+	replicas = 1
+	if replicasV != starlark.None {
+		if replicas, err = starlark.AsInt32(replicasV); err != nil || replicas < 1 {
+			return 0, 0, fmt.Errorf("%s: num_replicas must be a positive int (e.g. dist.get_world_size()), got %s", fn, replicasV)
+		}
+	}
+	if rankV != starlark.None {
+		if rank, err = starlark.AsInt32(rankV); err != nil {
+			return 0, 0, fmt.Errorf("%s: rank must be an int (e.g. dist.get_rank()), got %s", fn, rankV)
+		}
+	}
+	if rank < 0 || rank >= replicas {
+		return 0, 0, fmt.Errorf("%s: Invalid rank %d, rank should be in the interval [0, %d]", fn, rank, replicas-1)
+	}
+	return replicas, rank, nil
 }
 
 func fnRandomSampler(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -377,14 +416,19 @@ func fnRandomSampler(thread *starlark.Thread, b *starlark.Builtin, args starlark
 
 func fnSequentialSampler(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var dv starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dataset", &dv); err != nil {
+	var replicasV, rankV starlark.Value = starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dataset", &dv, "num_replicas?", &replicasV, "rank?", &rankV); err != nil {
+		return nil, err
+	}
+	replicas, rank, err := shardArgs(b.Name(), replicasV, rankV)
+	if err != nil {
 		return nil, err
 	}
 	d, err := datasetArg(b.Name(), dv)
 	if err != nil {
 		return nil, err
 	}
-	return &Sampler{kind: "sequential", dataset: d.desc(), n: d.Len()}, nil
+	return &Sampler{kind: "sequential", dataset: d.desc(), n: d.Len(), replicas: replicas, rank: rank}, nil
 }
 
 // ---------------------------------------------------------------- loader

@@ -19,6 +19,38 @@ type Sampler struct {
 	spc       int
 	seed      uint64
 	epoch     int
+	// Data-parallel sharding (num_replicas > 1): this process's contiguous
+	// part of each global batch (class-balanced) or of the dataset
+	// (sequential), so that the parts of ranks 0, 1, ... in order are the
+	// single-process batch or order.
+	replicas, rank int
+}
+
+// part is the [lo, hi) of n items that rank takes (all of them when unsharded).
+func (s *Sampler) part(n int) (lo, hi int) {
+	if s.replicas <= 1 {
+		return 0, n
+	}
+	return s.rank * n / s.replicas, (s.rank + 1) * n / s.replicas
+}
+
+// posOffset is the position in the epoch of this process's first item of a
+// batch (class-balanced) or of the epoch (sequential), so that the loader
+// keys augmentations by the single-process position.
+func (s *Sampler) posOffset() int {
+	if s.batchSampler() {
+		lo, _ := s.part(s.batchSize)
+		return lo
+	}
+	lo, _ := s.part(s.n)
+	return lo
+}
+
+func (s *Sampler) shardString() string {
+	if s.replicas <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(", rank %d of %d", s.rank, s.replicas)
 }
 
 var (
@@ -29,11 +61,11 @@ var (
 func (s *Sampler) String() string {
 	switch s.kind {
 	case "class_balanced":
-		return fmt.Sprintf("<class_balanced_sampler of %s: batch_size=%d, samples_per_class=%d, seed=%d, epoch=%d, %d batches>", s.dataset, s.batchSize, s.spc, s.seed, s.epoch, s.Len())
+		return fmt.Sprintf("<class_balanced_sampler of %s: batch_size=%d, samples_per_class=%d, seed=%d, epoch=%d, %d batches%s>", s.dataset, s.batchSize, s.spc, s.seed, s.epoch, s.Len(), s.shardString())
 	case "random":
 		return fmt.Sprintf("<random_sampler of %s: seed=%d, epoch=%d>", s.dataset, s.seed, s.epoch)
 	}
-	return fmt.Sprintf("<sequential_sampler of %s>", s.dataset)
+	return fmt.Sprintf("<sequential_sampler of %s%s>", s.dataset, s.shardString())
 }
 func (s *Sampler) Type() string          { return "data.Sampler" }
 func (s *Sampler) Freeze()               {}
@@ -48,7 +80,8 @@ func (s *Sampler) Len() int {
 	if s.batchSampler() {
 		return s.n / s.batchSize
 	}
-	return s.n
+	lo, hi := s.part(s.n)
+	return hi - lo
 }
 
 // order returns the epoch's indices (index samplers).
@@ -56,9 +89,10 @@ func (s *Sampler) order(epoch int) []int {
 	if s.kind == "random" {
 		return newRNG(s.seed, streamSampler, uint64(epoch)).Perm(s.n)
 	}
-	out := make([]int, s.n)
+	lo, hi := s.part(s.n)
+	out := make([]int, hi-lo)
 	for i := range out {
-		out[i] = i
+		out[i] = lo + i
 	}
 	return out
 }
@@ -66,7 +100,8 @@ func (s *Sampler) order(epoch int) []int {
 // batches returns the epoch's batches as DADA's reference samples them:
 // N // batch_size batches, each of batch_size / samples_per_class classes
 // drawn uniformly with replacement, with samples_per_class images of each,
-// distinct unless the class has fewer images.
+// distinct unless the class has fewer images. A sharded sampler draws the
+// same global batches and keeps its part of each.
 func (s *Sampler) batches(epoch int) [][]int {
 	r := newRNG(s.seed, streamSampler, uint64(epoch))
 	var classes []int
@@ -82,7 +117,8 @@ func (s *Sampler) batches(epoch int) [][]int {
 			members := s.byClass[classes[r.Intn(len(classes))]]
 			batch = append(batch, pick(r, members, s.spc)...)
 		}
-		out[b] = batch
+		lo, hi := s.part(len(batch))
+		out[b] = batch[lo:hi]
 	}
 	return out
 }
@@ -123,7 +159,7 @@ func (s *Sampler) Iterate() starlark.Iterator {
 	return intList(s.order(s.epoch)).Iterate()
 }
 
-var samplerAttrs = []string{"batch_size", "epoch", "kind", "load_state_dict", "samples_per_class", "seed", "set_epoch", "state_dict"}
+var samplerAttrs = []string{"batch_size", "epoch", "kind", "load_state_dict", "num_replicas", "rank", "samples_per_class", "seed", "set_epoch", "state_dict"}
 
 func (s *Sampler) AttrNames() []string { return samplerAttrs }
 
@@ -133,6 +169,10 @@ func (s *Sampler) Attr(name string) (starlark.Value, error) {
 		return starlark.String(s.kind), nil
 	case "epoch":
 		return starlark.MakeInt(s.epoch), nil
+	case "num_replicas":
+		return starlark.MakeInt(max(s.replicas, 1)), nil
+	case "rank":
+		return starlark.MakeInt(s.rank), nil
 	case "seed":
 		return starlark.MakeUint64(s.seed), nil
 	case "batch_size":

@@ -275,6 +275,9 @@ func (c *cli) repl() int {
 }
 
 func (c *cli) runCommand(args []string) int {
+	if isLaunch(args) { // dadash run --nproc_per_node N ... (launch.go)
+		return c.launchCommand(args)
+	}
 	args, err := c.parseFlags(args, false)
 	if err == errHelp {
 		c.commandUsage(c.stdout, commands["run"])
@@ -334,6 +337,7 @@ func versionString() string {
 
 // fail prints err (if any) and returns the exit status it calls for.
 func (c *cli) fail(err error) int {
+	recordFailure(err) // for dadash run --nproc_per_node (launch.go)
 	var ue *usageError
 	var oe *interp.OverrideError
 	switch {
@@ -392,5 +396,6 @@ func (c *cli) commandUsage(w io.Writer, cmd *command) {
 	fmt.Fprintf(w, "usage: dadash %s\n\n%s.\n", strings.TrimSpace(cmd.name+" "+cmd.args), strings.ToUpper(cmd.summary[:1])+cmd.summary[1:])
 	if cmd.name == "run" {
 		fmt.Fprint(w, "\nFlags before FILE: --set key=value, --threads N (see dadash --help).\nAfter FILE, --set key=value and --name value are settings, --help describes the script; other words go to args.\n")
+		fmt.Fprint(w, "Data-parallel training: dadash run --nproc_per_node N FILE.star starts N processes\n(dadash run --nproc_per_node N --help for the launcher's flags).\n")
 	}
 }

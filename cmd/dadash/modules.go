@@ -7,6 +7,7 @@ import (
 	_ "github.com/dadash/dadash/builtins/checkpoint"
 	_ "github.com/dadash/dadash/builtins/dada"
 	_ "github.com/dadash/dadash/builtins/data"
+	_ "github.com/dadash/dadash/builtins/dist"
 	_ "github.com/dadash/dadash/builtins/embed/manifold"
 	_ "github.com/dadash/dadash/builtins/explore"
 	_ "github.com/dadash/dadash/builtins/losses"
