@@ -117,7 +117,7 @@ func TestDCTScaling(t *testing.T) {
 	} {
 		var outs [2]*chw
 		for k, dct := range []bool{false, true} {
-			s := &sample{path: "x.jpg", data: data, w: 1000, h: 800, rng: newRNG(9), dct: dct}
+			s := &sample{path: "x.jpg", data: data, w: 1000, h: 800, rng: newRNG(9), opt: decodeOpts{dct: dct}}
 			if err := tr.run(s); err != nil {
 				t.Fatal(err)
 			}
@@ -151,11 +151,11 @@ func TestEvalTransformMatchesTorchvision(t *testing.T) {
 	for i := range want {
 		want[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
-	s, err := openFile("imgproc/testdata/golden/input.jpg")
+	s, err := openFile("imgproc/testdata/golden/input.jpg", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.rng, s.dct = newRNG(0), false
+	s.rng = newRNG(0)
 	tr := &Transform{ops: []op{grayscaleToRGB{}, &resize{short: 64}, &centerCrop{h: 56, w: 56}, &toTensor{scale: 1}, &normalize{mean: imagenetMean, std: imagenetStd}}}
 	if err := tr.run(s); err != nil {
 		t.Fatal(err)
