@@ -1,19 +1,27 @@
 package imgproc
 
-import "sync"
+import (
+	"math/bits"
+	"sync"
+)
 
-// pixPool holds pixel buffers of images that are no longer used (decoded
+// pixPools hold pixel buffers of images that are no longer used (decoded
 // images consumed by a resize, resize intermediates), so a worker decoding
 // image after image does not allocate (and zero) half a megabyte each time.
-var pixPool sync.Pool // *[]uint8
+// Buffers are pooled by power-of-two capacity, so the varying sizes of
+// crops and intermediates do not make a pool of one size useless to the
+// next request.
+var pixPools [48]sync.Pool // *[]uint8 of capacity >= 1<<class
 
 // getPix returns a buffer of n bytes with arbitrary contents.
 func getPix(n int) []uint8 {
-	if p, ok := pixPool.Get().(*[]uint8); ok && cap(*p) >= n {
-		return (*p)[:n]
+	class := bits.Len(uint(max(n, 1) - 1)) // the smallest 1<<class >= n
+	if class < len(pixPools) {
+		if p, ok := pixPools[class].Get().(*[]uint8); ok {
+			return (*p)[:n]
+		}
+		return make([]uint8, n, 1<<class)
 	}
-	// A pooled buffer too small is dropped: the pool settles on the
-	// largest size in use.
 	return make([]uint8, n)
 }
 
@@ -25,5 +33,7 @@ func Recycle(m *Image) {
 	}
 	p := m.Pix[:0]
 	m.Pix, m.W, m.H = nil, 0, 0
-	pixPool.Put(&p)
+	if class := bits.Len(uint(cap(p))) - 1; class < len(pixPools) { // 1<<class <= cap
+		pixPools[class].Put(&p)
+	}
 }
