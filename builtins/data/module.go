@@ -144,8 +144,9 @@ const docRRC = `data.random_resized_crop(size, scale=(0.08, 1.0), ratio=(3/4, 4/
 
 torchvision's RandomResizedCrop: up to ten tries at a region of area fraction uniform in scale and
 log-uniform aspect ratio in ratio, else the centre crop clamped to ratio; resized (bilinear,
-antialiased) to size (int or (h, w)). Loaders decode JPEGs at 1/2..1/8 size when the region is
-that much bigger than size (dct_scaling).`
+antialiased) to size (int or (h, w)). A JPEG not yet decoded has only the region's rows and columns
+decoded (the same pixels), at 1/2..1/8 size when the region is that much bigger than size
+(dct_scaling=True, the loader's default).`
 
 const docColorJitter = `data.color_jitter(brightness=0, contrast=0, saturation=0, hue=0)
 

@@ -108,8 +108,10 @@ func (s *sample) image(opName string) (*imgproc.Image, error) {
 // ow x oh. An undecoded JPEG is decoded at the smallest DCT scale that still
 // has at least ow x oh pixels in the region, so the result is always a
 // downscale (with Pillow's antialiasing) and close to the full decode;
-// otherwise this is exactly Pillow's crop + resize. A file decoded here for
-// the resize alone lends its pixel buffer back afterwards.
+// otherwise this is exactly Pillow's crop + resize. An undecoded file has
+// only the region decoded (the same pixels as a full decode, at a fraction
+// of the cost for a random_resized_crop), into a buffer lent back after
+// the resize.
 func (s *sample) resizeCrop(opName string, x, y, cw, ch, ow, oh int) error {
 	if s.img == nil && s.t == nil {
 		d := 1
@@ -120,20 +122,29 @@ func (s *sample) resizeCrop(opName string, x, y, cw, ch, ow, oh int) error {
 			}
 		}
 		if d > 1 || x != 0 || y != 0 || cw != s.w || ch != s.h || ow != s.w || oh != s.h {
-			m, err := imgproc.Decode(s.data, s.opt.imgproc(d, true))
+			f := 1 / float64(d)
+			box := [4]float64{float64(x) * f, float64(y) * f, float64(x+cw) * f, float64(y+ch) * f}
+			sw, sh := imgproc.ScaledSize(s.w, s.h, d)
+			clip := [4]int{int(box[0]), int(box[1]), min(int(math.Ceil(box[2])), sw), min(int(math.Ceil(box[3])), sh)}
+			var r imgproc.Region
+			var err error
+			if clip == [4]int{0, 0, sw, sh} {
+				r.Image, err = imgproc.Decode(s.data, s.opt.imgproc(d, true))
+			} else {
+				r, err = imgproc.DecodeRegion(s.data, s.opt.imgproc(d, true), clip[0], clip[1], clip[2]-clip[0], clip[3]-clip[1])
+			}
 			if err != nil {
 				return decodeError(s.path, err)
 			}
-			if d == 1 {
-				s.img = imgproc.ResizeCrop(m, x, y, cw, ch, ow, oh)
-			} else {
-				f := 1 / float64(d)
-				box := [4]float64{float64(x) * f, float64(y) * f, float64(x+cw) * f, float64(y+ch) * f}
-				clip := [4]int{int(box[0]), int(box[1]), min(int(math.Ceil(box[2])), m.W), min(int(math.Ceil(box[3])), m.H)}
-				s.img = imgproc.ResizeBox(m, ow, oh, box, clip)
+			// The same arithmetic in the region's coordinates (the shifts
+			// are exact), so the pixels are those of the whole image's.
+			for i := range 4 {
+				o := [4]int{r.X, r.Y, r.X, r.Y}[i]
+				box[i] -= float64(o)
+				clip[i] -= o
 			}
-			s.data = nil
-			imgproc.Recycle(m)
+			s.img, s.data = imgproc.ResizeBox(r.Image, ow, oh, box, clip), nil
+			imgproc.Recycle(r.Image)
 			return nil
 		}
 	}
