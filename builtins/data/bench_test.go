@@ -68,6 +68,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Run(fmt.Sprintf("dct=%v", dct), func(b *testing.B) {
 			ds := benchImages(b)
 			tr := baseTransform(224)
+			b.ReportAllocs()
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			for i := range b.N {
