@@ -22,9 +22,11 @@ export LIBTORCH
 # Debian packages: the engines, their headers (libgloo-dev: the headers of
 # c10d's Gloo process group, for dist), the real-data test set, and
 # the compilers cgo needs.
-APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist libturbojpeg0-dev libgloo-dev
+APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist libturbojpeg0-dev libgloo-dev libjpeg62-turbo-dev
 # What only the tests need: a headless browser that loads reports offline.
 TEST_APT_PACKAGES := chromium
+# What only the benchmarks need: torchvision + PIL to compare the data pipeline with.
+BENCH_APT_PACKAGES := python3-torchvision python3-pil
 
 # Sources the Go build environment of the native cache (building it first).
 WITH_NATIVE = set -euo pipefail; native_dir=$$(native/build.sh); set -a; . "$$native_dir/env.sh"; set +a;
@@ -72,6 +74,7 @@ test: native echarts
 	    $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0 ./builtins/$${t%%:*} || exit 1; \
 	  done
 
+bench: EXTRA_APT = $(BENCH_APT_PACKAGES)
 bench: dadash
 	@$(WITH_NATIVE) ./bench/run
 

@@ -69,23 +69,32 @@ func (d *Dataset) Freeze()               {}
 func (d *Dataset) Truth() starlark.Bool  { return d.Len() > 0 }
 func (d *Dataset) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: data.Dataset") }
 
+// itemName names image i in messages: its file, or ds[i] for in-memory
+// images.
+func (d *Dataset) itemName(i int) string {
+	if d.paths == nil {
+		return fmt.Sprintf("%s[%d]", d.desc(), i)
+	}
+	return d.paths[i]
+}
+
 // open starts a sample of image i (not yet transformed).
-func (d *Dataset) open(i int) (*sample, error) {
+func (d *Dataset) open(i int, maxPixels int64) (*sample, error) {
 	if d.paths == nil {
 		n := d.memW * d.memH
 		m := &imgproc.Image{W: d.memW, H: d.memH, C: 1, Pix: append([]byte(nil), d.mem[i*n:(i+1)*n]...)}
 		return &sample{path: fmt.Sprintf("%s[%d]", d.desc(), i), img: m, w: m.W, h: m.H}, nil
 	}
-	return openFile(d.paths[i])
+	return openFile(d.paths[i], maxPixels)
 }
 
 // load returns image i through transform tr (the dataset's when nil).
-func (d *Dataset) load(i int, tr *Transform, r *rng, dct bool) (*sample, error) {
-	s, err := d.open(i)
+func (d *Dataset) load(i int, tr *Transform, r *rng, opt decodeOpts) (*sample, error) {
+	s, err := d.open(i, opt.maxPixels)
 	if err != nil {
 		return nil, err
 	}
-	s.rng, s.dct = r, dct
+	s.rng, s.opt = r, opt
 	if tr == nil {
 		tr = d.transform
 	}
@@ -111,7 +120,7 @@ func (d *Dataset) Get(k starlark.Value) (starlark.Value, bool, error) {
 	if i < 0 || i >= n {
 		return nil, false, fmt.Errorf("%s: index %d out of range (%d images)", d.desc(), i, n)
 	}
-	s, err := d.load(i, nil, newRNG(0, streamTransform, 0, uint64(i), uint64(i)), true)
+	s, err := d.load(i, nil, newRNG(0, streamTransform, 0, uint64(i), uint64(i)), decodeOpts{dct: true})
 	if err != nil {
 		return nil, false, err
 	}

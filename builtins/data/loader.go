@@ -3,6 +3,8 @@ package data
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,13 +31,18 @@ type Loader struct {
 	seed      uint64
 	dropLast  bool
 	skipBad   bool
-	dct       bool
+	maxBad    float64 // the largest fraction of an epoch skip_bad may skip
+	opt       decodeOpts
 
 	mu     sync.Mutex
 	epoch  int   // the epoch of the next pass
 	resume int   // batches to skip at the start of the next pass
 	cur    *pass // the pass being iterated
 	warned map[int]bool
+
+	// Images skipped (skip_bad) over all passes, and the first few of them.
+	skipped      int64
+	skippedFiles []string
 
 	// Consumer-side statistics: how long Next waited for a batch.
 	batchesOut, samplesOut int64
@@ -124,7 +131,7 @@ type badItem struct {
 func (l *Loader) loadOne(epoch int, j *batchJob, slot int) {
 	i := j.idx[slot]
 	pos := uint64(j.b*l.batchSize + l.sampler.posOffset() + slot)
-	s, err := l.ds.load(i, l.transform, newRNG(l.seed, streamTransform, uint64(epoch), pos, uint64(i)), l.dct)
+	s, err := l.ds.load(i, l.transform, newRNG(l.seed, streamTransform, uint64(epoch), pos, uint64(i)), l.opt)
 	if err == nil {
 		j.items[slot], err = s.finish()
 		if err != nil {
@@ -174,6 +181,8 @@ func (l *Loader) assemble(j *batchJob) *batchResult {
 	indices := make([]int64, n)
 	for k, slot := range keep {
 		copy(buf[k*per:(k+1)*per], j.items[slot].Data)
+		recycleCHW(j.items[slot])
+		j.items[slot] = nil
 		indices[k] = int64(j.idx[slot])
 		labels[k] = int64(l.ds.labels[j.idx[slot]])
 	}
@@ -222,10 +231,19 @@ type pass struct {
 	stopped bool
 	started bool
 	waited  bool // the first batch has been waited for
+
+	// skip_bad's accounting, kept by the consumer (under l.mu for stats).
+	total    int      // images in the batches this pass iterates
+	skipped  int      // images skipped so far
+	badFiles []string // the first few of them
+	failed   bool     // ended by an error or an interruption: no summary
 }
 
 func (l *Loader) startPass(epoch, skip int) *pass {
 	p := &pass{l: l, epoch: epoch, batches: l.plan(epoch), next: skip, parent: lang.Context(l.thread)}
+	for _, b := range p.batches[min(skip, len(p.batches)):] {
+		p.total += len(b)
+	}
 	p.ctx, p.cancel = context.WithCancel(p.parent)
 	if l.workers == 0 || p.next >= len(p.batches) {
 		return p
@@ -295,6 +313,20 @@ func (p *pass) stop() {
 		p.l.cur = nil
 	}
 	p.l.mu.Unlock()
+	if p.skipped > 0 && !p.failed {
+		fmt.Fprintf(lang.Stderr(p.l.thread), "warning: data.loader: epoch %d of %s skipped %s\n", p.epoch, p.l.ds.desc(), p.skippedSummary())
+	}
+}
+
+// skippedSummary says how many images the pass skipped and names the
+// first few.
+func (p *pass) skippedSummary() string {
+	s := fmt.Sprintf("%d of its %d images (%.3g%%) that could not be loaded: %s", p.skipped, p.total,
+		100*float64(p.skipped)/float64(max(p.total, 1)), strings.Join(p.badFiles, ", "))
+	if more := p.skipped - len(p.badFiles); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
 }
 
 // Iterate starts the next epoch (see set_epoch and load_state_dict). Each
@@ -344,12 +376,15 @@ func (it *loaderIter) Next(v *starlark.Value) bool {
 			<-p.slots
 		}
 		p.next++
+		if r.err == nil {
+			r.err = l.skip(p, r.bad)
+		}
 		if r.err != nil {
+			p.failed = true
 			p.stop()
 			failIteration(l.thread, r.err)
 			return false
 		}
-		l.warn(r.bad)
 		if r.n == 0 {
 			continue
 		}
@@ -368,6 +403,7 @@ func (it *loaderIter) Next(v *starlark.Value) bool {
 // thread is cancelled too, so the script stops instead of carrying on
 // after the loop.
 func (it *loaderIter) interrupted() bool {
+	it.p.failed = true
 	it.p.stop()
 	if it.p.parent.Err() != nil {
 		it.p.l.thread.Cancel("interrupted")
@@ -394,6 +430,10 @@ func (l *Loader) recordWait(p *pass, d time.Duration) {
 	l.maxWait = max(l.maxWait, d)
 }
 
+// maxWarned is how many bad images are described one by one; the
+// end-of-epoch summary counts the rest.
+const maxWarned = 10
+
 func (l *Loader) warn(bad []badItem) {
 	if len(bad) == 0 {
 		return
@@ -404,11 +444,48 @@ func (l *Loader) warn(bad []badItem) {
 		l.warned = map[int]bool{}
 	}
 	for _, b := range bad {
-		if !l.warned[b.index] {
-			l.warned[b.index] = true
-			fmt.Fprintf(lang.Stderr(l.thread), "warning: data.loader: skipping image %d of %s: %v\n", b.index, l.ds.desc(), b.err)
+		if l.warned[b.index] || len(l.warned) >= maxWarned {
+			continue
+		}
+		l.warned[b.index] = true
+		more := ""
+		if len(l.warned) == maxWarned {
+			more = " (further bad images are only counted, at the end of each epoch)"
+		}
+		fmt.Fprintf(lang.Stderr(l.thread), "warning: data.loader: skipping image %d of %s: %v%s\n", b.index, l.ds.desc(), b.err, more)
+	}
+}
+
+// maxNamed is how many skipped files a summary or stats() names.
+const maxNamed = 5
+
+// skip counts the images skip_bad left out of a batch of pass p, and fails
+// once the epoch has skipped more than max_bad_fraction of its images (a
+// count that can only grow, so failing early gives the verdict the end of
+// the epoch would).
+func (l *Loader) skip(p *pass, bad []badItem) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	l.warn(bad)
+	l.mu.Lock()
+	p.skipped += len(bad)
+	l.skipped += int64(len(bad))
+	for _, b := range bad {
+		name := l.ds.itemName(b.index)
+		if len(p.badFiles) < maxNamed {
+			p.badFiles = append(p.badFiles, name)
+		}
+		if len(l.skippedFiles) < maxNamed && !slices.Contains(l.skippedFiles, name) {
+			l.skippedFiles = append(l.skippedFiles, name)
 		}
 	}
+	l.mu.Unlock()
+	if float64(p.skipped) > l.maxBad*float64(p.total) {
+		return fmt.Errorf("data.loader: epoch %d of %s skipped %s; that is more than max_bad_fraction=%g of the epoch: fix or remove the files, or raise max_bad_fraction if losing them is acceptable",
+			p.epoch, l.ds.desc(), p.skippedSummary(), l.maxBad)
+	}
+	return nil
 }
 
 func tensorOf(a aten.Tensor) starlark.Value { return torch.New(a) }

@@ -7,7 +7,8 @@ import (
 )
 
 var loaderAttrs = []string{"batch", "batch_size", "dataset", "drop_last", "epoch", "indices", "load_state_dict",
-	"prefetch", "sampler", "seed", "set_epoch", "skip_bad", "state_dict", "stats", "transform", "wait_seconds", "workers"}
+	"max_bad_fraction", "max_pixels", "prefetch", "sampler", "seed", "set_epoch", "skip_bad", "state_dict", "stats", "transform",
+	"wait_seconds", "workers"}
 
 func (l *Loader) AttrNames() []string { return loaderAttrs }
 
@@ -34,6 +35,13 @@ func (l *Loader) Attr(name string) (starlark.Value, error) {
 		return starlark.Bool(l.dropLast), nil
 	case "skip_bad":
 		return starlark.Bool(l.skipBad), nil
+	case "max_bad_fraction":
+		return starlark.Float(l.maxBad), nil
+	case "max_pixels":
+		if l.opt.maxPixels < 0 {
+			return starlark.None, nil
+		}
+		return starlark.MakeInt64(l.opt.maxPixels), nil
 	case "epoch":
 		return starlark.MakeInt(l.currentEpoch()), nil
 	case "wait_seconds":
@@ -41,7 +49,7 @@ func (l *Loader) Attr(name string) (starlark.Value, error) {
 		defer l.mu.Unlock()
 		return starlark.Float(l.wait.Seconds()), nil
 	case "stats":
-		return method(l, name, "loader.stats(): how long the consumer waited for data: wait_seconds (all batches but the first of each epoch), max_wait_seconds, waits (batches not ready when asked for), startup_seconds (first batches), batches, samples.", l.stats), nil
+		return method(l, name, "loader.stats(): how long the consumer waited for data: wait_seconds (all batches but the first of each epoch), max_wait_seconds, waits (batches not ready when asked for), startup_seconds (first batches), batches, samples; skipped (images skip_bad left out, all epochs) and skipped_files (the first few).", l.stats), nil
 	case "set_epoch":
 		return method(l, name, "loader.set_epoch(epoch): the next for loop runs that epoch (each for loop otherwise runs the next epoch).", l.setEpoch), nil
 	case "state_dict":
@@ -62,13 +70,19 @@ func (l *Loader) stats(thread *starlark.Thread, b *starlark.Builtin, args starla
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	d := starlark.NewDict(6)
+	d := starlark.NewDict(8)
 	d.SetKey(starlark.String("batches"), starlark.MakeInt64(l.batchesOut))
 	d.SetKey(starlark.String("samples"), starlark.MakeInt64(l.samplesOut))
 	d.SetKey(starlark.String("wait_seconds"), starlark.Float(l.wait.Seconds()))
 	d.SetKey(starlark.String("max_wait_seconds"), starlark.Float(l.maxWait.Seconds()))
 	d.SetKey(starlark.String("waits"), starlark.MakeInt64(l.waits))
 	d.SetKey(starlark.String("startup_seconds"), starlark.Float(l.firstWait.Seconds()))
+	d.SetKey(starlark.String("skipped"), starlark.MakeInt64(l.skipped))
+	files := make([]starlark.Value, len(l.skippedFiles))
+	for i, f := range l.skippedFiles {
+		files[i] = starlark.String(f)
+	}
+	d.SetKey(starlark.String("skipped_files"), starlark.NewList(files))
 	return d, nil
 }
 

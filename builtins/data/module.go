@@ -45,7 +45,7 @@ func init() {
 		"fashion_mnist":   fn("data.fashion_mnist", docFashion, fnFashionMNIST),
 		"image_folder":    fn("data.image_folder", "data.image_folder(root, transform=None): a dataset of root/<class>/<image> (.jpg, .jpeg, .png), classes sorted by folder name, labels 0..n-1.", fnImageFolder),
 		"make_synthetic":  fn("data.make_synthetic", docSynthetic, fnMakeSynthetic),
-		"read_image":      fn("data.read_image", "data.read_image(path): decodes a JPEG or PNG file into a uint8 RGB tensor (3, H, W).", fnReadImage),
+		"read_image":      fn("data.read_image", docReadImage, fnReadImage),
 
 		"class_balanced_sampler": fn("data.class_balanced_sampler", docClassBalanced, fnClassBalanced),
 		"random_sampler":         fn("data.random_sampler", "data.random_sampler(dataset, seed=0): a random permutation of the dataset each epoch (a function of seed and epoch).", fnRandomSampler),
@@ -152,8 +152,9 @@ const docRRC = `data.random_resized_crop(size, scale=(0.08, 1.0), ratio=(3/4, 4/
 
 torchvision's RandomResizedCrop: up to ten tries at a region of area fraction uniform in scale and
 log-uniform aspect ratio in ratio, else the centre crop clamped to ratio; resized (bilinear,
-antialiased) to size (int or (h, w)). Loaders decode JPEGs at 1/2..1/8 size when the region is
-that much bigger than size (dct_scaling).`
+antialiased) to size (int or (h, w)). A JPEG not yet decoded has only the region's rows and columns
+decoded (the same pixels), at 1/2..1/8 size when the region is that much bigger than size
+(dct_scaling=True, the loader's default).`
 
 const docColorJitter = `data.color_jitter(brightness=0, contrast=0, saturation=0, hue=0)
 
@@ -176,8 +177,15 @@ const docEvalTransform = `data.eval_transform(resize=256, crop=224, norm="imagen
 
 DADA's evaluation transform: resize(resize) (shorter side), center_crop(crop), to_tensor(), normalize.`
 
+const docReadImage = `data.read_image(path, max_pixels=89478485)
+
+Decodes a JPEG or PNG file into a uint8 RGB tensor (3, H, W). A file declaring more than max_pixels
+pixels (width x height; PIL's decompression-bomb limit by default) is refused before anything is
+allocated; max_pixels=None lifts the limit for trusted files.`
+
 const docLoader = `data.loader(dataset, batch_size=None, sampler=None, transform=None, workers=<cores>, prefetch=2,
-            seed=0, drop_last=False, skip_bad=False, shuffle=False, dct_scaling=True)
+            seed=0, drop_last=False, skip_bad=False, max_bad_fraction=0.01, max_pixels=89478485,
+            shuffle=False, dct_scaling=True)
 
 Iterating it runs an epoch: for images, labels, indices in loader: ... (float32 (B, C, H, W) images,
 int64 labels and dataset indices). Each for loop runs the next epoch (loader.epoch; set_epoch(e) to
@@ -185,9 +193,12 @@ choose). sampler: a class_balanced_sampler (which sets the batch size), random_s
 sequential_sampler (default: sequential, or random with shuffle=True); transform defaults to the
 dataset's. workers goroutines decode and augment up to prefetch batches ahead; the batches are the
 same for every worker count (augmentations are keyed by seed, epoch, position and index). workers=0
-loads in the loop itself. A bad image is an error, or is skipped with a warning when skip_bad=True.
-len(loader) is the number of batches; loader.stats() and loader.wait_seconds tell how long the loop
-waited for data; state_dict/load_state_dict resume mid-epoch; loader.batch(k) and loader.indices()
+loads in the loop itself. A bad image (unreadable, corrupt, or declaring more than max_pixels pixels:
+PIL's decompression-bomb limit by default, None for none) is an error naming the file, or is skipped
+when skip_bad=True: the first few are described as they happen, each epoch that skipped any ends with
+a warning giving the count and the first files, and an epoch that skips more than max_bad_fraction of
+its images stops the loop with an error. len(loader) is the number of batches; loader.stats() (also
+skipped, skipped_files) and loader.wait_seconds tell how long the loop waited for data; state_dict/load_state_dict resume mid-epoch; loader.batch(k) and loader.indices()
 look at an epoch without iterating.`
 
 // ---------------------------------------------------------------- datasets
@@ -315,16 +326,37 @@ func fnMakeSynthetic(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	return starlark.String(root), nil
 }
 
+// maxPixelsArg reads a max_pixels= argument: a positive int, or None for
+// no limit (-1).
+func maxPixelsArg(fn string, v starlark.Value) (int64, error) {
+	switch v := v.(type) {
+	case nil:
+		return imgproc.DefaultMaxPixels, nil
+	case starlark.NoneType:
+		return -1, nil
+	case starlark.Int:
+		if n, ok := v.Int64(); ok && n > 0 {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: max_pixels must be a positive int (width x height) or None for no limit, got %s", fn, v)
+}
+
 func fnReadImage(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+	var mpV starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "max_pixels?", &mpV); err != nil {
+		return nil, err
+	}
+	maxPixels, err := maxPixelsArg(b.Name(), mpV)
+	if err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot read %s: %v", b.Name(), path, unwrapPath(err))
 	}
-	m, err := imgproc.Decode(data, 1)
+	m, err := imgproc.Decode(data, imgproc.Options{MaxPixels: maxPixels})
 	if err != nil {
 		return nil, decodeError(path, err)
 	}
@@ -434,21 +466,30 @@ func fnSequentialSampler(thread *starlark.Thread, b *starlark.Builtin, args star
 // ---------------------------------------------------------------- loader
 
 func fnLoader(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var dv, bsV, sv, tv, wv starlark.Value
+	var dv, bsV, sv, tv, wv, mpV starlark.Value
 	prefetch := 2
 	var seed uint64
 	var dropLast, skipBad, shuffle bool
 	dct := true
+	maxBad := number(0.01)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dataset", &dv, "batch_size?", &bsV, "sampler?", &sv, "transform?", &tv,
 		"workers?", &wv, "prefetch?", &prefetch, "seed?", &seed, "drop_last?", &dropLast, "skip_bad?", &skipBad,
-		"shuffle?", &shuffle, "dct_scaling?", &dct); err != nil {
+		"max_bad_fraction?", &maxBad, "max_pixels?", &mpV, "shuffle?", &shuffle, "dct_scaling?", &dct); err != nil {
 		return nil, err
 	}
 	d, err := datasetArg(b.Name(), dv)
 	if err != nil {
 		return nil, err
 	}
-	l := &Loader{thread: thread, ds: d, transform: d.transform, prefetch: prefetch, seed: seed, dropLast: dropLast, skipBad: skipBad, dct: dct, workers: runtime.NumCPU()}
+	if maxBad < 0 || maxBad > 1 || maxBad != maxBad {
+		return nil, fmt.Errorf("%s: max_bad_fraction must lie in [0, 1], got %g", b.Name(), float64(maxBad))
+	}
+	maxPixels, err := maxPixelsArg(b.Name(), mpV)
+	if err != nil {
+		return nil, err
+	}
+	l := &Loader{thread: thread, ds: d, transform: d.transform, prefetch: prefetch, seed: seed, dropLast: dropLast, skipBad: skipBad,
+		maxBad: float64(maxBad), opt: decodeOpts{dct: dct, maxPixels: maxPixels}, workers: runtime.NumCPU()}
 	if tv != nil && tv != starlark.None {
 		if l.transform, err = transformArg(b.Name(), tv); err != nil {
 			return nil, err

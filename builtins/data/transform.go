@@ -197,6 +197,9 @@ func (o *toTensor) apply(s *sample) error {
 		}
 	}
 	s.t, s.img = toCHW(m, lut), nil
+	// The sample owned the image (every op makes its own), and the next
+	// image of this worker can use its buffer.
+	imgproc.Recycle(m)
 	return nil
 }
 

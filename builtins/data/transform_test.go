@@ -1,10 +1,13 @@
 package data
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"os"
 	"testing"
+
+	"github.com/dadash/dadash/builtins/data/imgproc"
 )
 
 // TestRandomResizedCropParams checks torchvision's sampling: regions lie in
@@ -117,7 +120,7 @@ func TestDCTScaling(t *testing.T) {
 	} {
 		var outs [2]*chw
 		for k, dct := range []bool{false, true} {
-			s := &sample{path: "x.jpg", data: data, w: 1000, h: 800, rng: newRNG(9), dct: dct}
+			s := &sample{path: "x.jpg", data: data, w: 1000, h: 800, rng: newRNG(9), opt: decodeOpts{dct: dct}}
 			if err := tr.run(s); err != nil {
 				t.Fatal(err)
 			}
@@ -151,11 +154,11 @@ func TestEvalTransformMatchesTorchvision(t *testing.T) {
 	for i := range want {
 		want[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
-	s, err := openFile("imgproc/testdata/golden/input.jpg")
+	s, err := openFile("imgproc/testdata/golden/input.jpg", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.rng, s.dct = newRNG(0), false
+	s.rng = newRNG(0)
 	tr := &Transform{ops: []op{grayscaleToRGB{}, &resize{short: 64}, &centerCrop{h: 56, w: 56}, &toTensor{scale: 1}, &normalize{mean: imagenetMean, std: imagenetStd}}}
 	if err := tr.run(s); err != nil {
 		t.Fatal(err)
@@ -172,5 +175,44 @@ func TestEvalTransformMatchesTorchvision(t *testing.T) {
 	}
 	if bad > 0 {
 		t.Errorf("%d of %d values differ from torchvision's", bad, len(want))
+	}
+}
+
+// TestRandomResizedCropDecodesRegionExactly: random_resized_crop of an
+// undecoded JPEG decodes only the crop's rows and columns, and gives the
+// bytes of a whole decode (at the same DCT scale) cropped and resized.
+func TestRandomResizedCropDecodesRegionExactly(t *testing.T) {
+	data, err := synthJPEG(newRNG(3), 2, 500, 375)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{224, 100, 40} {
+		o := &randomResizedCrop{h: size, w: size, scale: [2]float64{0.08, 1}, ratio: [2]float64{3.0 / 4, 4.0 / 3}}
+		for seed := range 30 {
+			for _, dct := range []bool{false, true} {
+				s := &sample{path: "x.jpg", data: data, w: 500, h: 375, rng: newRNG(uint64(seed)), opt: decodeOpts{dct: dct}}
+				if err := o.apply(s); err != nil {
+					t.Fatal(err)
+				}
+				// The reference: the whole image decoded, then Pillow's resize
+				// of the box.
+				x, y, cw, ch := o.params(newRNG(uint64(seed)), 500, 375)
+				d := 1
+				for dct && d < 8 && cw >= size*d*2 && ch >= size*d*2 {
+					d *= 2
+				}
+				full, err := imgproc.Decode(data, imgproc.Options{Scale: d})
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := 1 / float64(d)
+				box := [4]float64{float64(x) * f, float64(y) * f, float64(x+cw) * f, float64(y+ch) * f}
+				clip := [4]int{int(box[0]), int(box[1]), min(int(math.Ceil(box[2])), full.W), min(int(math.Ceil(box[3])), full.H)}
+				want := imgproc.ResizeBox(full, size, size, box, clip)
+				if !bytes.Equal(s.img.Pix, want.Pix) {
+					t.Fatalf("size %d seed %d dct=%v (1/%d, crop %dx%d at %d,%d): the region decode differs from the whole one", size, seed, dct, d, cw, ch, x, y)
+				}
+			}
+		}
 	}
 }

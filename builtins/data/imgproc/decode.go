@@ -43,6 +43,45 @@ func Sniff(data []byte) Format {
 
 var errFormat = errors.New("not a JPEG or PNG file (the data pipeline reads only these)")
 
+// DefaultMaxPixels is the largest width x height a file may declare before
+// Decode refuses it without allocating anything: PIL's
+// Image.MAX_IMAGE_PIXELS (1 GiB of 24-bit pixels / 4). A few bytes of PNG or
+// JPEG can declare billions of pixels (a decompression bomb). PIL warns
+// above this and refuses twice as much; we refuse it, as a dataset image
+// that large is a mistake or an attack.
+const DefaultMaxPixels = 1024 * 1024 * 1024 / 4 / 3
+
+// TooLargeError is a file declaring more pixels than the limit.
+type TooLargeError struct {
+	W, H  int
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the image declares %d x %d = %s pixels, over the limit of %s (a decompression bomb, or an image far larger than a dataset needs)",
+		e.W, e.H, thousands(int64(e.W)*int64(e.H)), thousands(e.Limit))
+}
+
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// CheckSize returns a *TooLargeError when w x h is over maxPixels
+// (0: DefaultMaxPixels; negative: no limit).
+func CheckSize(w, h int, maxPixels int64) error {
+	if maxPixels == 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	if maxPixels > 0 && int64(w)*int64(h) > maxPixels {
+		return &TooLargeError{W: w, H: h, Limit: maxPixels}
+	}
+	return nil
+}
+
 // Size returns the width and height stored in an encoded image's header
 // without decoding its pixels.
 func Size(data []byte) (w, h int, err error) {
@@ -59,30 +98,46 @@ func Size(data []byte) (w, h int, err error) {
 	return 0, 0, errFormat
 }
 
-// ScaledSize is the size of an image of w x h decoded with Decode(data, denom).
+// ScaledSize is the size of an image of w x h decoded at 1/denom.
 func ScaledSize(w, h, denom int) (int, int) {
 	return (w + denom - 1) / denom, (h + denom - 1) / denom
 }
 
+// Options says how Decode works.
+type Options struct {
+	// Scale (1, 2, 4 or 8; 0 is 1) decodes a JPEG at 1/Scale of its size,
+	// which libjpeg-turbo does in the DCT domain at a fraction of the cost;
+	// the result is ScaledSize(w, h, Scale). PNGs ignore it.
+	Scale int
+	// MaxPixels is the most pixels (width x height) a file may declare:
+	// 0 is DefaultMaxPixels, a negative value means no limit.
+	MaxPixels int64
+	// Reuse takes the pixel buffer from the images given back with
+	// Recycle, for a caller that decodes image after image.
+	Reuse bool
+}
+
 // Decode decodes a JPEG or PNG image to RGB (gray, palette and 16-bit images
-// are converted; alpha is dropped, as PIL's convert("RGB") does). denom (1,
-// 2, 4 or 8) asks a JPEG to be decoded at 1/denom of its size, which
-// libjpeg-turbo does in the DCT domain at a fraction of the cost; the result
-// is ScaledSize(w, h, denom). PNGs ignore denom.
-func Decode(data []byte, denom int) (*Image, error) {
+// are converted; alpha is dropped, as PIL's convert("RGB") does). The size
+// the file declares is checked against o.MaxPixels before anything is
+// allocated.
+func Decode(data []byte, o Options) (*Image, error) {
 	switch Sniff(data) {
 	case JPEG:
-		return decodeJPEG(data, denom)
+		return decodeJPEG(data, o)
 	case PNG:
-		return decodePNG(data)
+		return decodePNG(data, o)
 	}
 	return nil, errFormat
 }
 
 // ---------------------------------------------------------------- JPEG
 
-// A tjhandle may be used by one goroutine at a time; handles are pooled,
-// and one the pool drops is destroyed by its finalizer.
+// A tjhandle may be used by one goroutine at a time. Handles are pooled;
+// one the pool drops is destroyed by its finalizer, and one whose last call
+// failed is destroyed at once (putTJ): libjpeg's state after an error is
+// not reliably reset, and a reused handle then fails on good files
+// ("Bogus marker length").
 type tjHandle struct{ h C.tjhandle }
 
 var tjPool = sync.Pool{New: func() any {
@@ -91,9 +146,16 @@ var tjPool = sync.Pool{New: func() any {
 		return nil
 	}
 	t := &tjHandle{h: h}
-	runtime.SetFinalizer(t, func(t *tjHandle) { C.tjDestroy(t.h) })
+	runtime.SetFinalizer(t, (*tjHandle).destroy)
 	return t
 }}
+
+func (t *tjHandle) destroy() {
+	if t.h != nil {
+		C.tjDestroy(t.h)
+		t.h = nil
+	}
+}
 
 func getTJ() (*tjHandle, error) {
 	t, _ := tjPool.Get().(*tjHandle)
@@ -101,6 +163,17 @@ func getTJ() (*tjHandle, error) {
 		return nil, errors.New("libturbojpeg: cannot create a decompressor")
 	}
 	return t, nil
+}
+
+// putTJ returns a handle to the pool if its last call succeeded (ok) and
+// destroys it otherwise.
+func putTJ(t *tjHandle, ok bool) {
+	if ok {
+		tjPool.Put(t)
+		return
+	}
+	runtime.SetFinalizer(t, nil)
+	t.destroy()
 }
 
 func tjError(t *tjHandle) string {
@@ -112,15 +185,17 @@ func jpegHeader(data []byte) (w, h int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	defer tjPool.Put(t)
 	var cw, ch, sub, cs C.int
-	if C.tjDecompressHeader3(t.h, (*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), &cw, &ch, &sub, &cs) != 0 {
-		return 0, 0, errors.New(tjError(t))
+	rc := C.tjDecompressHeader3(t.h, (*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), &cw, &ch, &sub, &cs)
+	if rc != 0 {
+		err = errors.New(tjError(t))
 	}
-	return int(cw), int(ch), nil
+	putTJ(t, rc == 0)
+	return int(cw), int(ch), err
 }
 
-func decodeJPEG(data []byte, denom int) (*Image, error) {
+func decodeJPEG(data []byte, o Options) (img *Image, err error) {
+	denom := max(o.Scale, 1)
 	switch denom {
 	case 1, 2, 4, 8:
 	default:
@@ -130,11 +205,19 @@ func decodeJPEG(data []byte, denom int) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer tjPool.Put(t)
+	clean := false
+	defer func() { putTJ(t, clean) }()
 	src := (*C.uchar)(unsafe.Pointer(&data[0]))
 	var cw, ch, sub, cs C.int
 	if C.tjDecompressHeader3(t.h, src, C.ulong(len(data)), &cw, &ch, &sub, &cs) != 0 {
 		return nil, errors.New(tjError(t))
+	}
+	clean = true // the header call succeeded
+	if cw <= 0 || ch <= 0 {
+		return nil, fmt.Errorf("empty image (%dx%d)", cw, ch)
+	}
+	if err := CheckSize(int(cw), int(ch), o.MaxPixels); err != nil {
+		return nil, err
 	}
 	w, h := ScaledSize(int(cw), int(ch), denom)
 	// CMYK and YCCK cannot be converted to RGB by libjpeg-turbo; decode the
@@ -144,11 +227,17 @@ func decodeJPEG(data []byte, denom int) (*Image, error) {
 	if cmyk {
 		pf, bpp = C.TJPF_CMYK, 4
 	}
-	buf := make([]uint8, w*h*bpp)
+	var buf []uint8
+	if o.Reuse && !cmyk {
+		buf = getPix(w * h * bpp)
+	} else {
+		buf = make([]uint8, w*h*bpp)
+	}
 	// Default flags: accurate integer DCT and fancy upsampling, as PIL
 	// decodes, so full-size decodes give Pillow's pixels.
 	rc := C.tjDecompress2(t.h, src, C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&buf[0])),
 		C.int(w), 0, C.int(h), pf, 0)
+	clean = rc == 0
 	if rc != 0 {
 		msg := tjError(t)
 		// Warnings (corrupt but decodable data) are accepted as PIL accepts
@@ -156,6 +245,9 @@ func decodeJPEG(data []byte, denom int) (*Image, error) {
 		if C.tjGetErrorCode(t.h) != C.TJERR_WARNING || strings.Contains(msg, "Premature end") {
 			if strings.Contains(msg, "Premature end") {
 				msg = "the file is truncated (" + msg + ")"
+			}
+			if o.Reuse {
+				Recycle(&Image{Pix: buf})
 			}
 			return nil, errors.New(msg)
 		}
@@ -176,7 +268,15 @@ func decodeJPEG(data []byte, denom int) (*Image, error) {
 
 // ---------------------------------------------------------------- PNG
 
-func decodePNG(data []byte) (*Image, error) {
+func decodePNG(data []byte, o Options) (*Image, error) {
+	// Go's decoder allocates the whole image from the header's size.
+	cfg, err := png.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckSize(cfg.Width, cfg.Height, o.MaxPixels); err != nil {
+		return nil, err
+	}
 	im, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, err

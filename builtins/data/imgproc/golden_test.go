@@ -14,7 +14,7 @@ func readPNG(t *testing.T, path string) *Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Decode(data, 1)
+	m, err := Decode(data, Options{})
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -118,7 +118,7 @@ func TestDecodeMatchesPillow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := Decode(data, 1)
+		got, err := Decode(data, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func TestDecodeMatchesPillow(t *testing.T) {
 		// DCT-domain downscaling gives ceil(w/d) x ceil(h/d) images close
 		// to a resize of the full decode.
 		for _, d := range []int{2, 4, 8} {
-			small, err := Decode(data, d)
+			small, err := Decode(data, Options{Scale: d})
 			if err != nil {
 				t.Fatal(err)
 			}

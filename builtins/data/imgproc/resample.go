@@ -1,6 +1,15 @@
 package imgproc
 
-import "math"
+// /* make env's CGO_CFLAGS replaces cgo's default "-g -O2", and the
+//    loops here (and in jpegregion.c) need the optimiser. */
+// #cgo CFLAGS: -O2
+// #include "resample.h"
+import "C"
+
+import (
+	"math"
+	"unsafe"
+)
 
 // Pillow's 8-bit resampling works in fixed point with 22 fraction bits
 // (32 bits minus 8 for the pixel and 2 for filter overshoot).
@@ -9,8 +18,8 @@ const precisionBits = 22
 // coeffs are the per-output-pixel filter taps of one axis.
 type coeffs struct {
 	ksize int
-	start []int   // first source index (absolute) of each output pixel
-	n     []int   // number of taps of each output pixel
+	start []int32 // first source index (absolute) of each output pixel
+	n     []int32 // number of taps of each output pixel
 	k     []int32 // taps, ksize per output pixel
 }
 
@@ -27,7 +36,7 @@ func precompute(lo, hi int, in0, in1 float64, out int) coeffs {
 	filterscale := math.Max(scale, 1)
 	support := filterscale // bilinear support (1.0) times the scale
 	ks := int(math.Ceil(support))*2 + 1
-	c := coeffs{ksize: ks, start: make([]int, out), n: make([]int, out), k: make([]int32, out*ks)}
+	c := coeffs{ksize: ks, start: make([]int32, out), n: make([]int32, out), k: make([]int32, out*ks)}
 	ss := 1 / filterscale
 	w := make([]float64, ks)
 	for xx := 0; xx < out; xx++ {
@@ -63,21 +72,10 @@ func precompute(lo, hi int, in0, in1 float64, out int) coeffs {
 			}
 			c.k[xx*ks+x] = int32(0.5 + w[x]*(1<<precisionBits))
 		}
-		c.start[xx] = lo + xmin
-		c.n[xx] = max(n, 0)
+		c.start[xx] = int32(lo + xmin)
+		c.n[xx] = int32(max(n, 0))
 	}
 	return c
-}
-
-func clip8(v int32) uint8 {
-	v >>= precisionBits
-	if uint32(v) <= 255 { // one comparison in the common case
-		return uint8(v)
-	}
-	if v < 0 {
-		return 0
-	}
-	return 255
 }
 
 // Resize scales the whole image to w x h (Pillow's resize with BILINEAR).
@@ -103,82 +101,65 @@ func ResizeBox(m *Image, w, h int, box [4]float64, clip [4]int) *Image {
 	identY := h == clip[3]-clip[1] && box[1] == float64(clip[1]) && box[3] == float64(clip[3])
 
 	// Horizontal pass over the rows the vertical pass will read.
-	yFirst, yLast := cy.start[0], cy.start[h-1]+cy.n[h-1]
+	yFirst, yLast := int(cy.start[0]), int(cy.start[h-1]+cy.n[h-1])
 	var tmp *Image
-	if identX {
+	switch {
+	case identX:
 		tmp = m.Crop(clip[0], yFirst, w, yLast-yFirst)
-	} else {
+	case identY:
 		tmp = New(w, yLast-yFirst, m.C)
 		horizontal(tmp, m, yFirst, &cx)
+	default:
+		// An intermediate nobody else sees: its buffer is reused.
+		tmp = &Image{W: w, H: yLast - yFirst, C: m.C, Pix: getPix(w * (yLast - yFirst) * m.C)}
+		horizontal(tmp, m, yFirst, &cx)
+		defer Recycle(tmp)
 	}
 	if identY {
 		return tmp
 	}
-	out := New(w, h, m.C)
+	// Every output byte is written: a recycled buffer needs no zeroing.
+	out := &Image{W: w, H: h, C: m.C, Pix: getPix(w * h * m.C)}
 	vertical(out, tmp, yFirst, &cy)
 	return out
 }
 
 func horizontal(dst, src *Image, y0 int, c *coeffs) {
-	C, ks := src.C, c.ksize
-	half := int32(1) << (precisionBits - 1)
-	for yy := 0; yy < dst.H; yy++ {
-		srow := src.Pix[(y0+yy)*src.W*C : (y0+yy+1)*src.W*C]
-		drow := dst.Pix[yy*dst.W*C : (yy+1)*dst.W*C]
-		switch C {
-		case 3:
-			for xx := 0; xx < dst.W; xx++ {
-				s, n := c.start[xx], c.n[xx]
-				k := c.k[xx*ks : xx*ks+n]
-				p := srow[s*3 : (s+n)*3]
-				s0, s1, s2 := half, half, half
-				for i, kv := range k {
-					q := p[3*i : 3*i+3 : 3*i+3]
-					s0 += int32(q[0]) * kv
-					s1 += int32(q[1]) * kv
-					s2 += int32(q[2]) * kv
-				}
-				d := drow[3*xx : 3*xx+3 : 3*xx+3]
-				d[0], d[1], d[2] = clip8(s0), clip8(s1), clip8(s2)
-			}
-		default:
-			for xx := 0; xx < dst.W; xx++ {
-				s, n := c.start[xx], c.n[xx]
-				k := c.k[xx*ks : xx*ks+n]
-				for ch := 0; ch < C; ch++ {
-					acc := half
-					for i, kv := range k {
-						acc += int32(srow[(s+i)*C+ch]) * kv
-					}
-					drow[xx*C+ch] = clip8(acc)
-				}
-			}
-		}
+	if dst.H == 0 || dst.W == 0 {
+		return
 	}
+	off := y0 * src.W * src.C
+	C.dd_resample_horizontal((*C.uint8_t)(unsafe.Pointer(&src.Pix[off])), C.size_t(len(src.Pix)-off), C.int(src.W),
+		C.int(dst.H), C.int(src.C), (*C.uint8_t)(unsafe.Pointer(&dst.Pix[0])), C.int(dst.W),
+		(*C.int32_t)(unsafe.Pointer(&c.start[0])), (*C.int32_t)(unsafe.Pointer(&c.n[0])),
+		(*C.int32_t)(unsafe.Pointer(&c.k[0])), C.int(c.ksize))
 }
 
 func vertical(dst, src *Image, y0 int, c *coeffs) {
-	rowLen := src.W * src.C
-	ks := c.ksize
-	acc := make([]int32, rowLen)
-	half := int32(1) << (precisionBits - 1)
-	for yy := 0; yy < dst.H; yy++ {
-		for i := range acc {
-			acc[i] = half
-		}
-		s, n := c.start[yy]-y0, c.n[yy]
-		for t, kv := range c.k[yy*ks : yy*ks+n] {
-			row := src.Pix[(s+t)*rowLen : (s+t+1)*rowLen]
-			acc := acc[:len(row)]
-			for i, v := range row {
-				acc[i] += int32(v) * kv
-			}
-		}
-		d := dst.Pix[yy*rowLen : (yy+1)*rowLen]
-		for i, a := range acc {
-			d[i] = clip8(a)
-		}
+	if dst.H == 0 || dst.W == 0 {
+		return
 	}
+	// The C pass indexes rows from the intermediate's first row.
+	start := make([]int32, len(c.start))
+	for i, s := range c.start {
+		start[i] = s - int32(y0)
+	}
+	C.dd_resample_vertical((*C.uint8_t)(unsafe.Pointer(&src.Pix[0])), C.int(src.W*src.C),
+		(*C.uint8_t)(unsafe.Pointer(&dst.Pix[0])), C.int(dst.H),
+		(*C.int32_t)(unsafe.Pointer(&start[0])), (*C.int32_t)(unsafe.Pointer(&c.n[0])),
+		(*C.int32_t)(unsafe.Pointer(&c.k[0])), C.int(c.ksize))
+}
+
+// setSIMD turns the vectorised passes off or on (for tests) and returns
+// whether they were on.
+func setSIMD(on bool) bool {
+	was := C.dd_resample_simd(-1) != 0
+	v := 0
+	if on {
+		v = 1
+	}
+	C.dd_resample_simd(C.int(v))
+	return was
 }
 
 // ShorterSide is torchvision's output size for Resize(size) with an int:
