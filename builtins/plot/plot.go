@@ -1,6 +1,6 @@
 // Package plot is the `plot` module of dadash scripts: line charts, scatter
 // plots, heatmaps, bar charts and histograms on go-echarts, and the
-// embedding view (builtins/report/embview). Charts are values: append them
+// embedding view (internal/page/embview). Charts are values: append them
 // to a report (r.chart(c)) or write them as pages of their own (c.save(path),
 // show(c) in the REPL). The package is pure Go: tensors come in through
 // lang.Numeric, lists of numbers work as well.
@@ -12,7 +12,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
-	"github.com/dadash/dadash/builtins/report/embview"
+	"github.com/dadash/dadash/internal/page/embview"
 	"github.com/dadash/dadash/lang"
 )
 

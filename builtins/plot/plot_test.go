@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dadash/dadash/builtins/report/htmlcheck"
+	"github.com/dadash/dadash/internal/page/htmlcheck"
 	"github.com/dadash/dadash/interp/startest"
 )
 

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/dadash/dadash/builtins/plot"
-	"github.com/dadash/dadash/builtins/report/embview"
-	"github.com/dadash/dadash/builtins/report/page"
+	"github.com/dadash/dadash/internal/page"
+	"github.com/dadash/dadash/internal/page/embview"
 )
 
 // The headless-browser test: Debian's chromium loads a report offline
@@ -273,7 +273,7 @@ var reJSErrors = regexp.MustCompile(`<html[^>]*data-js-errors="(\d+)"`)
 
 func TestBrowser(t *testing.T) {
 	if !page.Inlined() {
-		t.Skip("this build has no builtins/report/assets/echarts.min.js (run make): the page would need the network")
+		t.Skip("this build has no internal/page/assets/echarts.min.js (run make): the page would need the network")
 	}
 	bin := chromium(t)
 	dir := t.TempDir()

@@ -9,8 +9,8 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/dadash/dadash/builtins/plot"
-	"github.com/dadash/dadash/builtins/report/embview"
-	"github.com/dadash/dadash/builtins/report/page"
+	"github.com/dadash/dadash/internal/page"
+	"github.com/dadash/dadash/internal/page/embview"
 	"github.com/dadash/dadash/lang"
 )
 

@@ -22,8 +22,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dadash/dadash/builtins/report/page"
 	"github.com/dadash/dadash/internal/atomicfile"
+	"github.com/dadash/dadash/internal/page"
 )
 
 // Report is an open report page.

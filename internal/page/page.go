@@ -20,8 +20,8 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/dadash/dadash/builtins/report/assets"
 	"github.com/dadash/dadash/internal/atomicfile"
+	"github.com/dadash/dadash/internal/page/assets"
 )
 
 // Fragment is a piece of a page. WriteFragment writes its elements and
@@ -115,7 +115,7 @@ func WriteStart(w io.Writer, title string) error {
 		ew.str("\n</script>\n")
 	} else {
 		warnOnce.Do(func() {
-			fmt.Fprintf(Warnings, "warning: this dadash was built without ECharts (builtins/report/assets/echarts.min.js); "+
+			fmt.Fprintf(Warnings, "warning: this dadash was built without ECharts (internal/page/assets/echarts.min.js); "+
 				"pages load it from %s and need the network to show charts. Run `make` to fetch it.\n", assets.EChartsCDN)
 		})
 		ew.str("<script src=\"" + Escape(assets.EChartsCDN) + "\"></script>\n")
