@@ -130,21 +130,13 @@ func WriteEnd(w io.Writer) error {
 	return err
 }
 
-// Standalone writes a page holding one fragment.
+// Standalone writes a page holding one fragment (a chart or a view saved
+// or shown from the REPL), with the shared chrome: no header, since the
+// fragment carries its title, and the provenance at the end.
 func Standalone(w io.Writer, title string, f Fragment) error {
-	if err := WriteStart(w, title); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, "<main>\n"); err != nil {
-		return err
-	}
-	if err := f.WriteFragment(w, "f1"); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, "</main>\n"); err != nil {
-		return err
-	}
-	return WriteEnd(w)
+	p := Current()
+	c := Chrome{Title: title, Bare: true, Provenance: &p, Footer: "Written by dadash."}
+	return WritePage(w, c, func(w io.Writer) error { return f.WriteFragment(w, "f1") })
 }
 
 // WriteFile writes a page to path atomically, creating its folder.
