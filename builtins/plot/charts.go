@@ -297,7 +297,8 @@ type HeatmapSpec struct {
 	XLabels  []string // column names; nil: 0, 1, ...
 	YLabels  []string // row names; nil: 0, 1, ...
 	Min, Max *float64 // colour scale bounds; nil: the data's
-	Colors   []string // colour scale from Min to Max; nil: sequential, or diverging around 0
+	Colors   []string // colour scale from Min to Max; nil: sequential, or diverging around Center
+	Center   *float64 // a diverging scale centred here (bounds made symmetric around it); nil: 0 when the values have both signs
 	Annotate *bool    // write the values in the cells; nil: for matrices up to 20 x 20
 }
 
@@ -345,11 +346,24 @@ func Heatmap(s HeatmapSpec) (*Chart, error) {
 		lo, hi = lo-0.5, hi+0.5 // a constant matrix
 	}
 	colors := s.Colors
-	if colors == nil {
-		colors = sequential
-		if lo < 0 && hi > 0 {
+	if s.Center != nil || (lo < 0 && hi > 0) {
+		// Signed values: white at the centre, and as much range on either
+		// side, so that equal distances from it get equal colours.
+		c := 0.0
+		if s.Center != nil {
+			c = *s.Center
+		}
+		m := math.Max(math.Abs(c-lo), math.Abs(hi-c))
+		if m == 0 {
+			m = 1
+		}
+		lo, hi = c-m, c+m
+		if colors == nil {
 			colors = diverging
 		}
+	}
+	if colors == nil {
+		colors = sequential
 	}
 	annotate := rows <= 20 && cols <= 20
 	if s.Annotate != nil {

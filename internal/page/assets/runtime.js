@@ -161,6 +161,26 @@
     });
   };
 
+  // Small multiples: the tooltip lists the lines of the hovered panel
+  // (the band series, named "band:...", are not lines) with their spread.
+  D.kinds.multiples = function (option, x) {
+    option.tooltip.formatter = function (ps) {
+      if (!Array.isArray(ps)) ps = [ps];
+      ps = ps.filter(function (p) {
+        return !(p.seriesId && String(p.seriesId).indexOf("band:") === 0);
+      });
+      if (!ps.length) return "";
+      var ax = option.xAxis[ps[0].axisIndex || 0] || {};
+      var s = (ax.name ? D.esc(ax.name) + " " : "") + D.num(ps[0].value[0]);
+      ps.forEach(function (p) {
+        var b = x.bands && x.bands[p.seriesIndex], spread = "";
+        if (b) spread = ' <span class="hint">[' + D.num(b[0][p.dataIndex]) + ", " + D.num(b[1][p.dataIndex]) + "]</span>";
+        s += "<br>" + p.marker + D.esc(p.seriesName) + ": <b>" + D.num(p.value[1]) + "</b>" + spread;
+      });
+      return s;
+    };
+  };
+
   D.kinds.histogram = function (option, x) {
     option.tooltip.formatter = function (ps) {
       if (!ps.length) return "";
