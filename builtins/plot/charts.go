@@ -377,16 +377,19 @@ func Heatmap(s HeatmapSpec) (*Chart, error) {
 		xa, ya := xName(s.Axes), yName(s.Axes)
 		// HeatMap.Validate, unlike the other charts', leaves the x data unset.
 		xa.Type, xa.Data, xa.SplitArea = "category", xl, &opts.SplitArea{Show: opts.Bool(true)}
+		// The axis names go beyond the labels (containLabel leaves names
+		// out): the gaps grow with the longest label, about 7 px a letter.
+		xgap := 28
 		if cols <= 60 {
 			// Name every column; class names are long, so slant them.
 			xa.AxisLabel = &opts.AxisLabel{Interval: "0"}
-			for _, l := range xl {
-				if len(l) > 3 {
-					xa.AxisLabel.Rotate = 30
-					break
-				}
+			if n := longest(xl); n > 3 {
+				xa.AxisLabel.Rotate = 30
+				xgap = min(24+n*7/2, 130)
 			}
 		}
+		xa.NameGap = xgap
+		ya.NameGap = min(16+longest(yl)*7, 200)
 		ya.Type, ya.Data, ya.Inverse, ya.SplitArea = "category", yl, opts.Bool(true), &opts.SplitArea{Show: opts.Bool(true)}
 		c.SetGlobalOptions(charts.WithXAxisOpts(xa), charts.WithYAxisOpts(ya))
 		data := make([]opts.HeatMapData, 0, rows*cols)
@@ -408,9 +411,25 @@ func Heatmap(s HeatmapSpec) (*Chart, error) {
 			"orient": "vertical", "right": 0, "top": "middle", "inRange": map[string]any{"color": colors},
 			"precision": scalePrecision(hi - lo),
 		}
-		m["grid"] = map[string]any{"left": 50, "right": 90, "top": 50, "bottom": 50, "containLabel": true}
+		left, bottom := 30, 30
+		if s.YLabel != "" {
+			left += 20
+		}
+		if s.XLabel != "" {
+			bottom = xgap - 4
+		}
+		m["grid"] = map[string]any{"left": left, "right": 90, "top": 50, "bottom": bottom, "containLabel": true}
 		return m, nil
 	}, nil)
+}
+
+// longest is the length in characters of the longest label.
+func longest(labels []string) int {
+	n := 0
+	for _, l := range labels {
+		n = max(n, len([]rune(l)))
+	}
+	return n
 }
 
 // scalePrecision is the number of decimals the colour scale's labels need

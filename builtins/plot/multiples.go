@@ -175,7 +175,7 @@ func Multiples(s MultiplesSpec) (*Chart, error) {
 				data[i] = pt(i, y)
 			}
 			line := map[string]any{"type": "line", "name": l.Name, "xAxisIndex": pi, "yAxisIndex": pi, "data": data,
-				"showSymbol": len(l.Y) <= 60, "symbolSize": 4, "itemStyle": map[string]any{"color": color}, "lineStyle": map[string]any{"width": 1.5}}
+				"showSymbol": len(l.Y) <= 30, "symbolSize": 4, "itemStyle": map[string]any{"color": color}, "lineStyle": map[string]any{"width": 1.5}}
 			if s.Mark != "" {
 				line["markPoint"] = map[string]any{
 					"symbol": "circle", "symbolSize": 9, "label": map[string]any{"show": false},

@@ -18,8 +18,9 @@ import (
 
 // Module is the report module value.
 var Module = &starlarkstruct.Module{Name: "report", Members: starlark.StringDict{
-	"open":     lang.Func("report.open", docOpen, fnOpen),
-	"progress": lang.Func("report.progress", docProgress, fnProgress),
+	"open":       lang.Func("report.open", docOpen, fnOpen),
+	"progress":   lang.Func("report.progress", docProgress, fnProgress),
+	"provenance": lang.Func("report.provenance", docProvenance, fnProvenance),
 }}
 
 func init() {
@@ -39,27 +40,32 @@ const docModule = `report: one self-contained HTML page per run, written as the 
 After every append the page is rewritten atomically, so an interrupted run leaves a
 valid page with everything up to that point. The page inlines ECharts and opens offline.`
 
-const docOpen = `report.open(path, title=None, subtitle="", started=None, running=False): starts a report page.
+const docOpen = `report.open(path, title=None, subtitle="", started=None, elapsed=0, running=False): starts a report page.
 
 Starts a report page at path (replacing any file there; the folder is created) and
 returns it. title defaults to the file's path; subtitle is a line under it (what ran).
 started is when the work the page reports on started (a time.now() value, seconds since
-1970, or an ISO 8601 string; default: when this process first opened a page at path);
-running=True says it goes on after this page (the header and the provenance say "in
-progress"). Methods: heading, text, table, chart, image, embedding, config
-(help(r.table) and so on).`
+1970, or an ISO 8601 string). Without it, the page keeps the time this process first
+opened a page at path, less elapsed seconds (how long the work had been running then),
+so a page reopened after every epoch keeps its start. running=True says the work goes
+on after this page (the header and the provenance say "in progress"). Methods: heading,
+text, table, chart, image, embedding, config (help(r.table) and so on); attributes
+path, title, started.`
 
 const docReport = `A report page being written (report.open). Every method appends one block and rewrites
 the page atomically: heading, text, table, chart, image, embedding, config.
-Attributes: path, title.`
+Attributes: path, title, started (when the work the page reports on started).`
 
 func fnOpen(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path, subtitle string
 	var title, started starlark.Value = starlark.None, starlark.None
-	running := false
+	running, elapsed := false, 0.0
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path", &path, "title?", &title, "subtitle?", &subtitle,
-		"started?", &started, "running?", &running); err != nil {
+		"started?", &started, "elapsed?", &elapsed, "running?", &running); err != nil {
 		return nil, err
+	}
+	if !(elapsed >= 0) {
+		return nil, fmt.Errorf("%s: elapsed must be seconds >= 0, got %g", b.Name(), elapsed)
 	}
 	t := path
 	if !isNone(title) {
@@ -76,7 +82,7 @@ func fnOpen(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			return nil, fmt.Errorf("%s: started: %w", b.Name(), err)
 		}
 	}
-	r, err := Open(path, t)
+	r, err := open(path, t, time.Duration(elapsed*float64(time.Second)))
 	if err == nil && (subtitle != "" || !start.IsZero() || running) {
 		r.lead = subtitle
 		err = r.SetStarted(start, running)
@@ -157,7 +163,7 @@ func init() {
 }
 
 func (v *Value) AttrNames() []string {
-	return []string{"chart", "config", "embedding", "heading", "image", "path", "table", "text", "title"}
+	return []string{"chart", "config", "embedding", "heading", "image", "path", "started", "table", "text", "title"}
 }
 
 func (v *Value) Attr(name string) (starlark.Value, error) {
@@ -166,6 +172,10 @@ func (v *Value) Attr(name string) (starlark.Value, error) {
 		return starlark.String(v.r.path), nil
 	case "title":
 		return starlark.String(v.r.title), nil
+	case "started":
+		v.r.mu.Lock()
+		defer v.r.mu.Unlock()
+		return startime.Time(v.r.started), nil
 	}
 	m, ok := methods[name]
 	if !ok {

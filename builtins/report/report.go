@@ -48,7 +48,11 @@ type heading struct {
 
 // Open starts a report at path (replacing any file there, creating its
 // folder) and writes the empty page.
-func Open(path, title string) (*Report, error) {
+func Open(path, title string) (*Report, error) { return open(path, title, 0) }
+
+// open is Open for work that had been running for elapsed when the page
+// was first opened.
+func open(path, title string, elapsed time.Duration) (*Report, error) {
 	if path == "" {
 		return nil, fmt.Errorf("report: empty path")
 	}
@@ -66,7 +70,7 @@ func Open(path, title string) (*Report, error) {
 			}
 		}
 	}
-	r := &Report{path: path, title: title, started: firstOpened(path), anchors: map[string]bool{}}
+	r := &Report{path: path, title: title, started: firstOpened(path, elapsed), anchors: map[string]bool{}}
 	if err := r.write(); err != nil {
 		return nil, err
 	}
@@ -78,9 +82,10 @@ var (
 	opened   = map[string]time.Time{}
 )
 
-// firstOpened is when this process first opened a page at path: a script
-// that reopens its page after every epoch keeps the time it started.
-func firstOpened(path string) time.Time {
+// firstOpened is when this process first opened a page at path, less
+// elapsed at that time: a script that reopens its page after every epoch
+// keeps the time it started.
+func firstOpened(path string, elapsed time.Duration) time.Time {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
@@ -88,7 +93,7 @@ func firstOpened(path string) time.Time {
 	defer openedMu.Unlock()
 	t, ok := opened[path]
 	if !ok {
-		t = time.Now()
+		t = time.Now().Add(-elapsed)
 		opened[path] = t
 	}
 	return t
