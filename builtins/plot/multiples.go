@@ -150,26 +150,6 @@ func Multiples(s MultiplesSpec) (*Chart, error) {
 				return []page.Float{page.Float(x), page.Float(y)}
 			}
 			color := palette[colorOf[l.Name]]
-			if l.Lo != nil && !p.LogY {
-				// A band: the low edge, then the span stacked on it and filled.
-				stack := "band" + strconv.Itoa(len(series))
-				lo, span := make([][]page.Float, len(l.Y)), make([][]page.Float, len(l.Y))
-				for i := range l.Y {
-					lo[i] = pt(i, l.Lo[i])
-					span[i] = pt(i, l.Hi[i]-l.Lo[i])
-				}
-				edge := map[string]any{"type": "line", "name": l.Name, "id": "band:lo:" + strconv.Itoa(len(series)), "xAxisIndex": pi, "yAxisIndex": pi,
-					"stack": stack, "data": lo, "showSymbol": false, "silent": true, "lineStyle": map[string]any{"opacity": 0}, "itemStyle": map[string]any{"color": color}}
-				fill := map[string]any{"type": "line", "name": l.Name, "id": "band:span:" + strconv.Itoa(len(series)+1), "xAxisIndex": pi, "yAxisIndex": pi,
-					"stack": stack, "data": span, "showSymbol": false, "silent": true, "lineStyle": map[string]any{"opacity": 0},
-					"areaStyle": map[string]any{"opacity": 0.18, "color": color}, "itemStyle": map[string]any{"color": color}}
-				series = append(series, edge, fill)
-				los, his := make([]page.Float, len(l.Y)), make([]page.Float, len(l.Y))
-				for i := range l.Y {
-					los[i], his[i] = page.Float(l.Lo[i]), page.Float(l.Hi[i])
-				}
-				bands[strconv.Itoa(len(series))] = []any{los, his}
-			}
 			data := make([][]page.Float, len(l.Y))
 			for i, y := range l.Y {
 				data[i] = pt(i, y)
@@ -183,7 +163,25 @@ func Multiples(s MultiplesSpec) (*Chart, error) {
 					"data":      []any{map[string]any{"type": s.Mark, "valueDim": "y", "name": "best"}},
 				}
 			}
+			lineIndex := len(series)
 			series = append(series, line)
+			if l.Lo != nil && !p.LogY {
+				// A band, after its line so that the legend shows the
+				// line's icon: a custom series of [x, lo, hi] items, which
+				// the page runtime draws as one filled polygon (ECharts
+				// stacks value axes on x, so stacked areas cannot do it).
+				items := make([][]page.Float, 0, len(l.Y))
+				los, his := make([]page.Float, len(l.Y)), make([]page.Float, len(l.Y))
+				for i := range l.Y {
+					los[i], his[i] = page.Float(l.Lo[i]), page.Float(l.Hi[i])
+					x := pt(i, 0)[0]
+					items = append(items, []page.Float{x, los[i], his[i]})
+				}
+				series = append(series, map[string]any{"type": "custom", "name": l.Name, "id": "band:" + strconv.Itoa(len(series)),
+					"xAxisIndex": pi, "yAxisIndex": pi, "data": items, "encode": map[string]any{"x": 0, "y": []int{1, 2}},
+					"silent": true, "clip": true, "z": 1, "itemStyle": map[string]any{"color": color, "opacity": 0.18}})
+				bands[strconv.Itoa(lineIndex)] = []any{los, his}
+			}
 		}
 	}
 	opt := map[string]any{

@@ -18,6 +18,7 @@ import (
 
 // Module is the report module value.
 var Module = &starlarkstruct.Module{Name: "report", Members: starlark.StringDict{
+	"compare":    lang.Func("report.compare", docCompare, fnCompare),
 	"open":       lang.Func("report.open", docOpen, fnOpen),
 	"progress":   lang.Func("report.progress", docProgress, fnProgress),
 	"provenance": lang.Func("report.provenance", docProvenance, fnProvenance),

@@ -110,6 +110,10 @@ func (t Table) HTML(id string) ([]byte, error) {
 			b.WriteString("<tr>")
 		}
 		for j, c := range row {
+			if l, ok := c.(Link); ok {
+				fmt.Fprintf(&b, "<td><a href=\"%s\">%s</a></td>", page.Escape(l.Href), page.Escape(l.Text))
+				continue
+			}
 			text, num := formats[j](c)
 			var cls []string
 			if num {
@@ -153,8 +157,20 @@ func BestRows(rows [][]any, col int, highest bool) []int {
 	return out
 }
 
+// MeanStd is a cell of comparison tables: a mean and standard deviation
+// over N values; Of, when above N, is how many there could have been.
+type MeanStd struct {
+	Stat
+	Of int
+}
+
+// Link is a cell that links to a page.
+type Link struct{ Text, Href string }
+
 func number(c any) (float64, bool) {
 	switch v := c.(type) {
+	case MeanStd:
+		return v.Mean, v.N > 0
 	case float64:
 		return v, true
 	case float32:
@@ -180,7 +196,7 @@ func ColumnFormat(rows [][]any, col, decimals int) func(any) (string, bool) {
 			continue
 		}
 		switch v := row[col].(type) {
-		case float64, float32:
+		case float64, float32, MeanStd:
 			f, _ := number(v)
 			floats = true
 			if !math.IsNaN(f) && !math.IsInf(f, 0) {
@@ -199,7 +215,33 @@ func ColumnFormat(rows [][]any, col, decimals int) func(any) (string, bool) {
 			decimals = min(max(0, 3-int(math.Floor(math.Log10(maxAbs)))), 6)
 		}
 	}
+	format := func(f float64) string {
+		switch {
+		case math.IsNaN(f):
+			return "nan"
+		case math.IsInf(f, 1):
+			return "inf"
+		case math.IsInf(f, -1):
+			return "-inf"
+		case exp:
+			return strconv.FormatFloat(f, 'e', decimals, 64)
+		}
+		return strconv.FormatFloat(f, 'f', decimals, 64)
+	}
 	return func(c any) (string, bool) {
+		if ms, ok := c.(MeanStd); ok {
+			if ms.N == 0 {
+				return "–", true
+			}
+			s := format(ms.Mean)
+			if ms.N > 1 {
+				s += " ± " + format(ms.Std)
+			}
+			if ms.Of > ms.N {
+				s += fmt.Sprintf(" (%d of %d)", ms.N, ms.Of)
+			}
+			return s, true
+		}
 		f, ok := c.(float64)
 		if v, is32 := c.(float32); is32 {
 			f, ok = float64(v), true
@@ -207,17 +249,7 @@ func ColumnFormat(rows [][]any, col, decimals int) func(any) (string, bool) {
 		if !ok || !floats {
 			return FormatCell(c)
 		}
-		switch {
-		case math.IsNaN(f):
-			return "nan", true
-		case math.IsInf(f, 1):
-			return "inf", true
-		case math.IsInf(f, -1):
-			return "-inf", true
-		case exp:
-			return strconv.FormatFloat(f, 'e', decimals, 64), true
-		}
-		return strconv.FormatFloat(f, 'f', decimals, 64), true
+		return format(f), true
 	}
 }
 

@@ -164,6 +164,9 @@
   // Small multiples: the tooltip lists the lines of the hovered panel
   // (the band series, named "band:...", are not lines) with their spread.
   D.kinds.multiples = function (option, x) {
+    option.series.forEach(function (s) {
+      if (s.type === "custom") s.renderItem = band;
+    });
     option.tooltip.formatter = function (ps) {
       if (!Array.isArray(ps)) ps = [ps];
       ps = ps.filter(function (p) {
@@ -180,6 +183,26 @@
       return s;
     };
   };
+
+  // band draws a custom series of [x, lo, hi] items as one filled polygon
+  // (once per series: the first item draws, the others draw nothing).
+  function band(params, api) {
+    if (params.dataIndexInside !== 0) return null;
+    var upper = [], lower = [];
+    for (var i = 0; i < params.dataInsideLength; i++) {
+      var x = api.value(0, i), lo = api.value(1, i), hi = api.value(2, i);
+      if (!isFinite(x) || !isFinite(lo) || !isFinite(hi)) continue;
+      upper.push(api.coord([x, hi]));
+      lower.push(api.coord([x, lo]));
+    }
+    if (upper.length < 2) return null;
+    return {
+      type: "polygon",
+      shape: { points: upper.concat(lower.reverse()) },
+      style: { fill: api.visual("color"), opacity: 0.18 },
+      silent: true,
+    };
+  }
 
   D.kinds.histogram = function (option, x) {
     option.tooltip.formatter = function (ps) {
