@@ -240,14 +240,12 @@ func (c *Comparison) notes() []string {
 		}
 	}
 	for _, g := range c.Groups {
-		if len(g.Runs) == 1 && len(c.Groups) > 1 {
-			continue
-		}
+		n := 0
 		for _, m := range c.Metrics {
-			if s := c.Final[g][m]; s.N > 0 && s.N < len(g.Runs) {
-				out = append(out, fmt.Sprintf("%s: %s has values in %d of its %d runs", g.Name, m, s.N, len(g.Runs)))
-				break
-			}
+			n = max(n, c.Final[g][m].N)
+		}
+		if n < len(g.Runs) {
+			out = append(out, fmt.Sprintf("%s: %d of its %d runs have no evaluated epoch yet; its statistics count the others", g.Name, len(g.Runs)-n, len(g.Runs)))
 		}
 	}
 	return out
