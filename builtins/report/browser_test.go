@@ -393,7 +393,10 @@ func errorBox(dom string) string {
 
 // checkScreenshot requires a PNG that is not blank: charts draw on canvas,
 // so a page whose scripts failed is mostly white.
-func checkScreenshot(t *testing.T, path string) {
+func checkScreenshot(t *testing.T, path string) { checkColoured(t, path, 0.01) }
+
+// checkColoured requires at least the fraction least of coloured pixels.
+func checkColoured(t *testing.T, path string, least float64) {
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
@@ -415,7 +418,7 @@ func checkScreenshot(t *testing.T, path string) {
 	}
 	frac := float64(colored) / float64((b.Dx()/4)*(b.Dy()/4))
 	t.Logf("screenshot %s: %dx%d, %.1f%% coloured pixels", path, b.Dx(), b.Dy(), 100*frac)
-	if frac < 0.01 {
+	if frac < least {
 		t.Errorf("screenshot %s is nearly colourless (%.2f%%): did the charts draw?", path, 100*frac)
 	}
 }
