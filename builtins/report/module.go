@@ -41,7 +41,7 @@ const docModule = `report: one self-contained HTML page per run, written as the 
 After every append the page is rewritten atomically, so an interrupted run leaves a
 valid page with everything up to that point. The page inlines ECharts and opens offline.`
 
-const docOpen = `report.open(path, title=None, subtitle="", started=None, elapsed=0, running=False): starts a report page.
+const docOpen = `report.open(path, title=None, subtitle="", started=None, elapsed=0, running=False, hold=False): starts a report page.
 
 Starts a report page at path (replacing any file there; the folder is created) and
 returns it. title defaults to the file's path; subtitle is a line under it (what ran).
@@ -49,9 +49,10 @@ started is when the work the page reports on started (a time.now() value, second
 1970, or an ISO 8601 string). Without it, the page keeps the time this process first
 opened a page at path, less elapsed seconds (how long the work had been running then),
 so a page reopened after every epoch keeps its start. running=True says the work goes
-on after this page (the header and the provenance say "in progress"). Methods: heading,
-text, table, chart, image, embedding, config (help(r.table) and so on); attributes
-path, title, started.`
+on after this page (the header and the provenance say "in progress"). hold=True writes
+the page only at r.flush() (a page built in one go is written once; the file there stays
+until then) instead of after every block. Methods: heading, text, table, chart, image,
+embedding, config, flush (help(r.table) and so on); attributes path, title, started.`
 
 const docReport = `A report page being written (report.open). Every method appends one block and rewrites
 the page atomically: heading, text, table, chart, image, embedding, config.
@@ -60,9 +61,9 @@ Attributes: path, title, started (when the work the page reports on started).`
 func fnOpen(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path, subtitle string
 	var title, started starlark.Value = starlark.None, starlark.None
-	running, elapsed := false, 0.0
+	running, elapsed, hold := false, 0.0, false
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path", &path, "title?", &title, "subtitle?", &subtitle,
-		"started?", &started, "elapsed?", &elapsed, "running?", &running); err != nil {
+		"started?", &started, "elapsed?", &elapsed, "running?", &running, "hold?", &hold); err != nil {
 		return nil, err
 	}
 	if !(elapsed >= 0) {
@@ -83,7 +84,7 @@ func fnOpen(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			return nil, fmt.Errorf("%s: started: %w", b.Name(), err)
 		}
 	}
-	r, err := open(path, t, time.Duration(elapsed*float64(time.Second)))
+	r, err := open(path, t, time.Duration(elapsed*float64(time.Second)), hold)
 	if err == nil && (subtitle != "" || !start.IsZero() || running) {
 		r.lead = subtitle
 		err = r.SetStarted(start, running)
@@ -155,6 +156,7 @@ func init() {
 		"image":     {docImage, mImage},
 		"embedding": {docEmbedding, mEmbedding},
 		"config":    {docConfig, mConfig},
+		"flush":     {docFlush, mFlush},
 	}
 	// Here, not in the init above: Go runs a file's inits in order, and the
 	// table must exist before its docs are recorded.
@@ -164,7 +166,7 @@ func init() {
 }
 
 func (v *Value) AttrNames() []string {
-	return []string{"chart", "config", "embedding", "heading", "image", "path", "started", "table", "text", "title"}
+	return []string{"chart", "config", "embedding", "flush", "heading", "image", "path", "started", "table", "text", "title"}
 }
 
 func (v *Value) Attr(name string) (starlark.Value, error) {
@@ -188,6 +190,16 @@ func (v *Value) Attr(name string) (starlark.Value, error) {
 		}
 		return starlark.None, nil
 	}).BindReceiver(v), nil
+}
+
+const docFlush = `r.flush(): writes the page now (atomically); after it, every block rewrites the page
+again. Only needed for pages opened with hold=True.`
+
+func mFlush(r *Report, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) error {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return err
+	}
+	return r.Flush()
 }
 
 const docHeading = `r.heading(text, level=2): a section heading (levels 2 to 4; headings of levels 2

@@ -35,6 +35,7 @@ type Report struct {
 	started time.Time
 	updated time.Time
 	running bool
+	held    bool // appends do not write the page; Flush does
 	blocks  [][]byte
 	toc     []heading
 	anchors map[string]bool
@@ -48,11 +49,11 @@ type heading struct {
 
 // Open starts a report at path (replacing any file there, creating its
 // folder) and writes the empty page.
-func Open(path, title string) (*Report, error) { return open(path, title, 0) }
+func Open(path, title string) (*Report, error) { return open(path, title, 0, false) }
 
 // open is Open for work that had been running for elapsed when the page
-// was first opened.
-func open(path, title string, elapsed time.Duration) (*Report, error) {
+// was first opened; held: see Hold.
+func open(path, title string, elapsed time.Duration, held bool) (*Report, error) {
 	if path == "" {
 		return nil, fmt.Errorf("report: empty path")
 	}
@@ -70,7 +71,7 @@ func open(path, title string, elapsed time.Duration) (*Report, error) {
 			}
 		}
 	}
-	r := &Report{path: path, title: title, started: firstOpened(path, elapsed), anchors: map[string]bool{}}
+	r := &Report{path: path, title: title, started: firstOpened(path, elapsed), held: held, anchors: map[string]bool{}}
 	if err := r.write(); err != nil {
 		return nil, err
 	}
@@ -152,7 +153,27 @@ func (r *Report) add(render func(w io.Writer, id string) error) error {
 	return nil
 }
 
+// Hold stops rewriting the page after every append until Flush: a page
+// built in one go (a run page after each epoch) is written once, and the
+// previous page stays whole until then.
+func (r *Report) Hold() {
+	r.mu.Lock()
+	r.held = true
+	r.mu.Unlock()
+}
+
+// Flush writes the page, and rewrites it after every append from then on.
+func (r *Report) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held = false
+	return r.write()
+}
+
 func (r *Report) write() error {
+	if r.held {
+		return nil
+	}
 	r.updated = time.Now()
 	if err := atomicfile.Write(r.path, r.render); err != nil {
 		return fmt.Errorf("report: writing %s: %w", r.path, err)
