@@ -82,7 +82,7 @@ type LineSpec struct {
 	Series      []Series
 	LogY        bool   // logarithmic y axis (values <= 0 are left out)
 	Markers     *bool  // a symbol at each point; nil: when a series has at most 60 points
-	Mark        string // "max" or "min": mark each series' best point; "": none
+	Mark        string // "max" or "min": mark each series' best point (a pin with its value; a dot when there are several series); "": none
 	Smooth      bool
 }
 
@@ -104,10 +104,16 @@ func Line(s LineSpec) (*Chart, error) {
 		return nil, fmt.Errorf("plot.line: mark is \"max\" or \"min\" (the best point of each series), got %q", s.Mark)
 	}
 	legend := len(s.Series) > 1
+	// Several series' best points are dots without labels (their pins
+	// would cover each other); the tooltip gives the values.
+	var extra map[string]any
+	if s.Mark != "" && legend {
+		extra = map[string]any{"dots": true}
+	}
 	return build("line", s.Axes, 400, func() (map[string]any, error) {
 		c := charts.NewLine()
 		top := 50
-		if s.Mark != "" {
+		if s.Mark != "" && !legend {
 			top = 75
 		}
 		c.SetGlobalOptions(common(s.Axes, legend, top)...)
@@ -152,7 +158,7 @@ func Line(s LineSpec) (*Chart, error) {
 		}
 		c.Validate()
 		return finish(c.JSON(), len(s.Series), true), nil
-	}, nil)
+	}, extra)
 }
 
 // ---------------------------------------------------------------- scatter

@@ -113,7 +113,8 @@ draws several, with a legend. x gives the x values (numbers) or category names (
 without it points are at 0, 1, 2, ... plot.line(values) is plot.line(y = values).
 log_y: a logarithmic y axis (values <= 0 are left out). markers: a symbol at every point
 (default: when there are at most 60). mark = "max" or "min" marks the best point of each
-series (e.g. the best epoch). NaN values leave gaps.`
+series (e.g. the best epoch): a pin with the value for one series, a dot for several (whose
+pins would cover each other; the tooltip gives the values). NaN and None leave gaps.`
 
 func fnLine(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	// plot.line(values), like matplotlib's plot(y).

@@ -216,3 +216,25 @@ func TestMultiples(t *testing.T) {
 		t.Errorf("the tooltip does not know the band of line 2: %v", extra)
 	}
 }
+
+// Best points of several series are dots (pins would cover each other);
+// one series keeps its pin with the value.
+func TestLineMarksDoNotOverlap(t *testing.T) {
+	for _, c := range []struct {
+		series []Series
+		dots   bool
+	}{
+		{[]Series{{"a", []float64{0.4141, 0.3}}, {"b", []float64{0.4111, 0.2}}}, true},
+		{[]Series{{"a", []float64{0.4141, 0.3}}}, false},
+	} {
+		ch, err := Line(LineSpec{Series: c.series, Mark: "max"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var extra map[string]any
+		json.Unmarshal(ch.extra, &extra)
+		if got := extra["dots"] == true; got != c.dots {
+			t.Errorf("%d series: dots %v, want %v", len(c.series), got, c.dots)
+		}
+	}
+}

@@ -19,13 +19,6 @@ func fnProvenance(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, err
 	}
 	p := page.Current()
-	strs := func(xs []string) *starlark.List {
-		l := make([]starlark.Value, len(xs))
-		for i, x := range xs {
-			l[i] = starlark.String(x)
-		}
-		return starlark.NewList(l)
-	}
 	d := starlark.NewDict(7)
 	for _, kv := range []struct {
 		k string

@@ -110,7 +110,7 @@
 
   // Tooltips are built here rather than by ECharts' defaults, so that every
   // name from data goes through esc().
-  D.kinds.line = function (option) {
+  D.kinds.line = function (option, x) {
     option.tooltip.formatter = function (ps) {
       if (!Array.isArray(ps)) ps = [ps];
       if (!ps.length) return "";
@@ -127,7 +127,15 @@
       return s;
     };
     option.series.forEach(function (s) {
-      if (s.markPoint) s.markPoint.label = { formatter: function (p) { return D.num(p.value); }, fontSize: 10 };
+      if (!s.markPoint) return;
+      if (x && x.dots) {
+        s.markPoint.symbol = "circle";
+        s.markPoint.symbolSize = 9;
+        s.markPoint.label = { show: false };
+        s.markPoint.itemStyle = { borderColor: "#1f2328", borderWidth: 1.5 };
+      } else {
+        s.markPoint.label = { formatter: function (p) { return D.num(p.value); }, fontSize: 10 };
+      }
     });
   };
   D.kinds.bar = D.kinds.line;
