@@ -250,29 +250,25 @@ func (r *Run) readLog(path string, b []byte, oldEpochs bool) error {
 		r.Notes = append(r.Notes, fmt.Sprintf("log.csv column %q holds text; its text cells are left out", c))
 	}
 	sort.Strings(r.Notes)
-	// Epochs count from 1; a log that starts at 0 counted from 0.
-	if _, ok := r.Rows0("epoch"); ok && oldEpochs && len(r.Rows) > 0 && r.Rows[0]["epoch"] == 0 {
-		for _, row := range r.Rows {
-			if e, ok := row["epoch"]; ok {
-				row["epoch"] = e + 1
-			}
-		}
+	// Epochs count from 1. A log without run.json whose first epoch is 0
+	// counted from 0 (dadash did before run.json); a log without an epoch
+	// column gets its row numbers.
+	hasEpoch := false
+	for _, h := range header {
+		hasEpoch = hasEpoch || h == "epoch"
 	}
-	if _, ok := r.Rows0("epoch"); !ok {
-		for i, row := range r.Rows {
+	shift := 0.0
+	if hasEpoch && oldEpochs && len(r.Rows) > 0 && r.Rows[0]["epoch"] == 0 {
+		shift = 1
+	}
+	for i, row := range r.Rows {
+		if e, ok := row["epoch"]; ok && hasEpoch {
+			row["epoch"] = e + shift
+		} else {
 			row["epoch"] = float64(i + 1)
 		}
 	}
 	return nil
-}
-
-// Rows0 says whether the first row has column c, and its value.
-func (r *Run) Rows0(c string) (float64, bool) {
-	if len(r.Rows) == 0 {
-		return 0, false
-	}
-	v, ok := r.Rows[0][c]
-	return v, ok
 }
 
 // classify splits the columns into metrics and parts: as run.json names
