@@ -239,6 +239,11 @@ func TestReadRunWithoutRunJSON(t *testing.T) {
 	if strings.Join(r.Metrics, ",") != "mAP_R" || strings.Join(r.Parts, ",") != "proxy,u" {
 		t.Errorf("metrics %v, parts %v", r.Metrics, r.Parts)
 	}
+	// A log without an epoch column (another script's) numbers its rows.
+	plain := writeRun(t, filepath.Join(t.TempDir(), "plain"), "mAP_R,loss\n0.3,2\n0.4,1\n", nil, nil, false)
+	if r, err := ReadRun(plain); err != nil || r.Rows[1]["epoch"] != 2 || strings.Join(r.Metrics, ",") != "mAP_R" {
+		t.Errorf("a log without epochs: %v, %+v", err, r)
+	}
 	// A checkpoint that is not one is a note, not a failure.
 	os.WriteFile(filepath.Join(dir, "checkpoint_last.ckpt"), []byte("garbage!"), 0o644)
 	if r, err = ReadRun(dir); err != nil || r.Config != nil || !strings.Contains(strings.Join(r.Notes, ";"), "grouped on its own") {
