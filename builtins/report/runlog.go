@@ -43,7 +43,7 @@ type Run struct {
 }
 
 // logColumns are log.csv's columns that are neither metrics nor loss parts.
-var logColumns = map[string]bool{"epoch": true, "seconds": true, "data_wait": true, "lr": true, "loss": true, "best": true}
+var logColumns = map[string]bool{"epoch": true, "seconds": true, "data_wait": true, "lr": true, "loss": true, "best": true, "skipped_steps": true}
 
 // knownParts are the loss parts dadash's losses report (runpage.star's
 // PART_MEANINGS), to tell parts from metrics in logs without run.json.
