@@ -55,7 +55,7 @@ native: deps
 # ECharts for reports to inline, from the echarts npm package (cached in
 # ~/.cache/dadash/echarts/<version>); without npm or network, pages link a CDN.
 echarts:
-	@builtins/report/assets/fetch-echarts.sh
+	@internal/page/assets/fetch-echarts.sh
 
 dadash: native echarts
 	@$(WITH_NATIVE) $(GO) build -o dadash ./cmd/dadash

@@ -9,6 +9,7 @@ import (
 	_ "github.com/dadash/dadash/builtins/checkpoint"
 	_ "github.com/dadash/dadash/builtins/dada"
 	_ "github.com/dadash/dadash/builtins/data"
+	_ "github.com/dadash/dadash/builtins/dist"
 	_ "github.com/dadash/dadash/builtins/explore"
 	_ "github.com/dadash/dadash/builtins/losses"
 	_ "github.com/dadash/dadash/builtins/metrics"

@@ -22,9 +22,9 @@ import (
 	"github.com/dadash/dadash/builtins/embed/tsne"
 	"github.com/dadash/dadash/builtins/metrics"
 	"github.com/dadash/dadash/builtins/plot"
-	"github.com/dadash/dadash/builtins/report/embview"
-	"github.com/dadash/dadash/builtins/report/page"
-	"github.com/dadash/dadash/builtins/report/progress"
+	"github.com/dadash/dadash/internal/page"
+	"github.com/dadash/dadash/internal/page/embview"
+	"github.com/dadash/dadash/internal/progress"
 	"github.com/dadash/dadash/lang"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/dadash/dadash/builtins/report/page"
+	"github.com/dadash/dadash/internal/page"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -17,6 +17,7 @@ import (
 
 // Numbers flattens v, a number, a (nested) list or tuple of numbers, or a
 // lang.Numeric value such as a tensor, into row-major data and a shape.
+// None counts as NaN (charts leave a gap).
 func Numbers(v starlark.Value) ([]float64, []int64, error) {
 	switch v := v.(type) {
 	case lang.Numeric:
@@ -26,6 +27,8 @@ func Numbers(v starlark.Value) ([]float64, []int64, error) {
 		return []float64{f}, nil, nil
 	case starlark.Bool:
 		return []float64{b2f(bool(v))}, nil, nil
+	case starlark.NoneType:
+		return []float64{math.NaN()}, nil, nil // a gap, as NaN: an epoch without evaluation
 	case starlark.Indexable:
 		if _, isStr := v.(starlark.String); isStr {
 			break

@@ -9,7 +9,7 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 
-	"github.com/dadash/dadash/builtins/report/page"
+	"github.com/dadash/dadash/internal/page"
 )
 
 // The Go API: one spec struct per chart kind, plain slices in, a *Chart
@@ -82,7 +82,7 @@ type LineSpec struct {
 	Series      []Series
 	LogY        bool   // logarithmic y axis (values <= 0 are left out)
 	Markers     *bool  // a symbol at each point; nil: when a series has at most 60 points
-	Mark        string // "max" or "min": mark each series' best point; "": none
+	Mark        string // "max" or "min": mark each series' best point (a pin with its value; a dot when there are several series); "": none
 	Smooth      bool
 }
 
@@ -104,10 +104,16 @@ func Line(s LineSpec) (*Chart, error) {
 		return nil, fmt.Errorf("plot.line: mark is \"max\" or \"min\" (the best point of each series), got %q", s.Mark)
 	}
 	legend := len(s.Series) > 1
+	// Several series' best points are dots without labels (their pins
+	// would cover each other); the tooltip gives the values.
+	var extra map[string]any
+	if s.Mark != "" && legend {
+		extra = map[string]any{"dots": true}
+	}
 	return build("line", s.Axes, 400, func() (map[string]any, error) {
 		c := charts.NewLine()
 		top := 50
-		if s.Mark != "" {
+		if s.Mark != "" && !legend {
 			top = 75
 		}
 		c.SetGlobalOptions(common(s.Axes, legend, top)...)
@@ -152,7 +158,7 @@ func Line(s LineSpec) (*Chart, error) {
 		}
 		c.Validate()
 		return finish(c.JSON(), len(s.Series), true), nil
-	}, nil)
+	}, extra)
 }
 
 // ---------------------------------------------------------------- scatter
@@ -297,7 +303,8 @@ type HeatmapSpec struct {
 	XLabels  []string // column names; nil: 0, 1, ...
 	YLabels  []string // row names; nil: 0, 1, ...
 	Min, Max *float64 // colour scale bounds; nil: the data's
-	Colors   []string // colour scale from Min to Max; nil: sequential, or diverging around 0
+	Colors   []string // colour scale from Min to Max; nil: sequential, or diverging around Center
+	Center   *float64 // a diverging scale centred here (bounds made symmetric around it); nil: 0 when the values have both signs
 	Annotate *bool    // write the values in the cells; nil: for matrices up to 20 x 20
 }
 
@@ -345,11 +352,24 @@ func Heatmap(s HeatmapSpec) (*Chart, error) {
 		lo, hi = lo-0.5, hi+0.5 // a constant matrix
 	}
 	colors := s.Colors
-	if colors == nil {
-		colors = sequential
-		if lo < 0 && hi > 0 {
+	if s.Center != nil || (lo < 0 && hi > 0) {
+		// Signed values: white at the centre, and as much range on either
+		// side, so that equal distances from it get equal colours.
+		c := 0.0
+		if s.Center != nil {
+			c = *s.Center
+		}
+		m := math.Max(math.Abs(c-lo), math.Abs(hi-c))
+		if m == 0 {
+			m = 1
+		}
+		lo, hi = c-m, c+m
+		if colors == nil {
 			colors = diverging
 		}
+	}
+	if colors == nil {
+		colors = sequential
 	}
 	annotate := rows <= 20 && cols <= 20
 	if s.Annotate != nil {
@@ -363,16 +383,19 @@ func Heatmap(s HeatmapSpec) (*Chart, error) {
 		xa, ya := xName(s.Axes), yName(s.Axes)
 		// HeatMap.Validate, unlike the other charts', leaves the x data unset.
 		xa.Type, xa.Data, xa.SplitArea = "category", xl, &opts.SplitArea{Show: opts.Bool(true)}
+		// The axis names go beyond the labels (containLabel leaves names
+		// out): the gaps grow with the longest label, about 7 px a letter.
+		xgap := 28
 		if cols <= 60 {
 			// Name every column; class names are long, so slant them.
 			xa.AxisLabel = &opts.AxisLabel{Interval: "0"}
-			for _, l := range xl {
-				if len(l) > 3 {
-					xa.AxisLabel.Rotate = 30
-					break
-				}
+			if n := longest(xl); n > 3 {
+				xa.AxisLabel.Rotate = 30
+				xgap = min(24+n*7/2, 130)
 			}
 		}
+		xa.NameGap = xgap
+		ya.NameGap = min(16+longest(yl)*7, 200)
 		ya.Type, ya.Data, ya.Inverse, ya.SplitArea = "category", yl, opts.Bool(true), &opts.SplitArea{Show: opts.Bool(true)}
 		c.SetGlobalOptions(charts.WithXAxisOpts(xa), charts.WithYAxisOpts(ya))
 		data := make([]opts.HeatMapData, 0, rows*cols)
@@ -394,9 +417,25 @@ func Heatmap(s HeatmapSpec) (*Chart, error) {
 			"orient": "vertical", "right": 0, "top": "middle", "inRange": map[string]any{"color": colors},
 			"precision": scalePrecision(hi - lo),
 		}
-		m["grid"] = map[string]any{"left": 50, "right": 90, "top": 50, "bottom": 50, "containLabel": true}
+		left, bottom := 30, 30
+		if s.YLabel != "" {
+			left += 20
+		}
+		if s.XLabel != "" {
+			bottom = xgap - 4
+		}
+		m["grid"] = map[string]any{"left": left, "right": 90, "top": 50, "bottom": bottom, "containLabel": true}
 		return m, nil
 	}, nil)
+}
+
+// longest is the length in characters of the longest label.
+func longest(labels []string) int {
+	n := 0
+	for _, l := range labels {
+		n = max(n, len([]rune(l)))
+	}
+	return n
 }
 
 // scalePrecision is the number of decimals the colour scale's labels need

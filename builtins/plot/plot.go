@@ -1,6 +1,6 @@
 // Package plot is the `plot` module of dadash scripts: line charts, scatter
 // plots, heatmaps, bar charts and histograms on go-echarts, and the
-// embedding view (builtins/report/embview). Charts are values: append them
+// embedding view (internal/page/embview). Charts are values: append them
 // to a report (r.chart(c)) or write them as pages of their own (c.save(path),
 // show(c) in the REPL). The package is pure Go: tensors come in through
 // lang.Numeric, lists of numbers work as well.
@@ -8,11 +8,12 @@ package plot
 
 import (
 	"fmt"
+	"slices"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
-	"github.com/dadash/dadash/builtins/report/embview"
+	"github.com/dadash/dadash/internal/page/embview"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -23,6 +24,7 @@ var Module = &starlarkstruct.Module{Name: "plot", Members: starlark.StringDict{
 	"heatmap":        lang.Func("plot.heatmap", docHeatmap, fnHeatmap),
 	"bar":            lang.Func("plot.bar", docBar, fnBar),
 	"histogram":      lang.Func("plot.histogram", docHistogram, fnHistogram),
+	"multiples":      lang.Func("plot.multiples", docMultiples, fnMultiples),
 	"embedding_view": lang.Func("plot.embedding_view", docEmbeddingView, fnEmbeddingView),
 }}
 
@@ -37,6 +39,7 @@ const docModule = `plot: interactive charts (ECharts) for reports and the REPL.
     plot.scatter(xy, labels = labels, class_names = names, thumbnails = images)
     plot.heatmap(sim, xlabels = names, ylabels = names, vmin = -1, vmax = 1)
     plot.bar(["a", "b"], [0.7, 0.8]);  plot.histogram(distances, bins = 50)
+    plot.multiples({"mAP_R": maps, "e_recall@1": r1}, x = epochs, xlabel = "epoch", mark = "max")
     plot.embedding_view(coords, labels, neighbors = nn, distances = d)
     c.save("loss.html");  r.chart(c)      # a page of its own; a report's next block
 Numbers may be lists or tensors. Every chart takes title, xlabel, ylabel and height (pixels).`
@@ -110,7 +113,8 @@ draws several, with a legend. x gives the x values (numbers) or category names (
 without it points are at 0, 1, 2, ... plot.line(values) is plot.line(y = values).
 log_y: a logarithmic y axis (values <= 0 are left out). markers: a symbol at every point
 (default: when there are at most 60). mark = "max" or "min" marks the best point of each
-series (e.g. the best epoch). NaN values leave gaps.`
+series (e.g. the best epoch): a pin with the value for one series, a dot for several (whose
+pins would cover each other; the tooltip gives the values). NaN and None leave gaps.`
 
 func fnLine(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	// plot.line(values), like matplotlib's plot(y).
@@ -243,20 +247,22 @@ func fnScatter(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 const docHeatmap = `plot.heatmap(matrix, xlabels=None, ylabels=None, ...): a heatmap of a matrix.
 
 plot.heatmap(matrix, xlabels=None, ylabels=None, title="", xlabel="", ylabel="",
-             vmin=None, vmax=None, colors=None, annotate=None, height=None)
+             vmin=None, vmax=None, center=None, colors=None, annotate=None, height=None)
 
 A heatmap of a 2-D array (a list of rows or a tensor), row 0 at the top: e.g. proxy
 similarities, or DADA's per-class discriminator predictions. xlabels and ylabels name the
 columns and rows. vmin and vmax bound the colour scale (default: the data's range);
-colors lists the scale's colours from low to high (default: viridis, or blue-white-red
-when the range spans 0). annotate writes the values into the cells (default: up to 20x20).`
+colors lists the scale's colours from low to high (default: viridis). Signed values (a
+range that spans 0), or any values with center=c, get a diverging blue-white-red scale
+with white at 0 (or c) and bounds made symmetric around it. annotate writes the values
+into the cells (default: up to 20x20).`
 
 func fnHeatmap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var m, xl, yl, vmin, vmax, colors, annotate starlark.Value = nil, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+	var m, xl, yl, vmin, vmax, center, colors, annotate starlark.Value = nil, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
 	var s HeatmapSpec
 	var a axesArgs
 	if err := unpack(b, args, kwargs, &a, "matrix", &m, "xlabels?", &xl, "ylabels?", &yl, "vmin?", &vmin, "vmax?", &vmax,
-		"colors?", &colors, "annotate?", &annotate); err != nil {
+		"center?", &center, "colors?", &colors, "annotate?", &annotate); err != nil {
 		return nil, err
 	}
 	s.Axes = a.Axes
@@ -279,6 +285,9 @@ func fnHeatmap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	}
 	if s.Max, err = floatOrNone(vmax, "vmax"); err != nil {
 		return nil, argErr(b, "vmax", err)
+	}
+	if s.Center, err = floatOrNone(center, "center"); err != nil {
+		return nil, argErr(b, "center", err)
 	}
 	if !isNone(colors) {
 		if s.Colors, err = Strings(colors); err != nil || len(s.Colors) < 2 {
@@ -480,4 +489,138 @@ func fnEmbeddingView(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		}
 	}
 	return v, nil
+}
+
+const docMultiples = `plot.multiples(panels, x=None, ...): small multiples, one small line chart per quantity.
+
+plot.multiples(panels, x=None, bands=None, columns=None, mark=None, log_y=None, title="",
+               xlabel="", height=None)
+
+panels = {name: values} draws one panel per name (a metric, a loss part), each with its own
+y axis named after it; {name: {line: values, ...}} draws several lines in a panel (runs,
+groups), coloured by line name the same in every panel, with one legend. x gives the x
+values all lines share (default 0, 1, 2, ...); None or NaN values leave gaps. bands =
+{name: {line: (lo, hi)}} shades the spread around a line (e.g. over seeds). columns: panels
+per row (default up to 3). mark = "max" or "min" puts a dot on each line's best point; a
+panel of one line also names it in its title ("best 0.4141 at epoch 37"). log_y: True, or
+a list of panel names, for logarithmic y axes. height: pixels per panel (default 200).`
+
+func fnMultiples(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var panels, x, bands, columns, mark, logY starlark.Value = nil, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+	var s MultiplesSpec
+	var a axesArgs
+	if err := unpack(b, args, kwargs, &a, "panels", &panels, "x?", &x, "bands?", &bands, "columns?", &columns,
+		"mark?", &mark, "log_y?", &logY); err != nil {
+		return nil, err
+	}
+	s.Axes = a.Axes
+	var err error
+	if !isNone(x) {
+		if s.X, err = Vector(x); err != nil {
+			return nil, argErr(b, "x", err)
+		}
+	}
+	if !isNone(columns) {
+		n, err := starlark.AsInt32(columns)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: columns must be a positive int, got %s", b.Name(), columns)
+		}
+		s.Columns = n
+	}
+	if !isNone(mark) {
+		if s.Mark, _ = starlark.AsString(mark); s.Mark != "max" && s.Mark != "min" {
+			return nil, fmt.Errorf("%s: mark must be \"max\", \"min\" or None, got %s", b.Name(), mark)
+		}
+	}
+	logAll, logSome := false, map[string]bool{}
+	switch v := logY.(type) {
+	case starlark.NoneType:
+	case starlark.Bool:
+		logAll = bool(v)
+	default:
+		names, err := Strings(logY)
+		if err != nil {
+			return nil, argErr(b, "log_y", fmt.Errorf("want True or a list of panel names: %w", err))
+		}
+		for _, n := range names {
+			logSome[n] = true
+		}
+	}
+	d, ok := panels.(*starlark.Dict)
+	if !ok {
+		return nil, fmt.Errorf("%s: panels must be a dict {name: values} or {name: {line: values}}, got %s", b.Name(), panels.Type())
+	}
+	var bandDict *starlark.Dict
+	if !isNone(bands) {
+		if bandDict, ok = bands.(*starlark.Dict); !ok {
+			return nil, fmt.Errorf("%s: bands must be a dict {panel: {line: (lo, hi)}}, got %s", b.Name(), bands.Type())
+		}
+	}
+	for _, kv := range d.Items() {
+		name := key(kv[0])
+		p := Panel{Title: name, LogY: logAll || logSome[name]}
+		delete(logSome, name)
+		if inner, ok := kv[1].(*starlark.Dict); ok {
+			for _, lv := range inner.Items() {
+				y, err := Vector(lv[1])
+				if err != nil {
+					return nil, argErr(b, fmt.Sprintf("panels[%q][%q]", name, key(lv[0])), err)
+				}
+				p.Lines = append(p.Lines, PanelLine{Name: key(lv[0]), Y: y})
+			}
+		} else {
+			y, err := Vector(kv[1])
+			if err != nil {
+				return nil, argErr(b, fmt.Sprintf("panels[%q]", name), err)
+			}
+			p.Lines = []PanelLine{{Name: name, Y: y}}
+		}
+		if bandDict != nil {
+			if err := panelBands(&p, bandDict, kv[0]); err != nil {
+				return nil, argErr(b, "bands", err)
+			}
+		}
+		s.Panels = append(s.Panels, p)
+	}
+	for n := range logSome {
+		return nil, fmt.Errorf("%s: log_y names %q, which is not a panel", b.Name(), n)
+	}
+	return Multiples(s)
+}
+
+// panelBands reads bands[panel] = {line: (lo, hi)} into the panel's lines.
+func panelBands(p *Panel, bands *starlark.Dict, panel starlark.Value) error {
+	v, found, err := bands.Get(panel)
+	if err != nil || !found {
+		return err
+	}
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return fmt.Errorf("bands[%q] must be a dict {line: (lo, hi)}, got %s", p.Title, v.Type())
+	}
+	for _, kv := range d.Items() {
+		line := key(kv[0])
+		i := slices.IndexFunc(p.Lines, func(l PanelLine) bool { return l.Name == line })
+		if i < 0 {
+			return fmt.Errorf("bands[%q] names the line %q, which panel %q does not have", p.Title, line, p.Title)
+		}
+		pair, ok := kv[1].(starlark.Indexable)
+		if !ok || pair.Len() != 2 {
+			return fmt.Errorf("bands[%q][%q] must be a pair (lo, hi)", p.Title, line)
+		}
+		if p.Lines[i].Lo, err = Vector(pair.Index(0)); err != nil {
+			return fmt.Errorf("bands[%q][%q] lo: %w", p.Title, line, err)
+		}
+		if p.Lines[i].Hi, err = Vector(pair.Index(1)); err != nil {
+			return fmt.Errorf("bands[%q][%q] hi: %w", p.Title, line, err)
+		}
+	}
+	return nil
+}
+
+func key(k starlark.Value) string {
+	if s, ok := starlark.AsString(k); ok {
+		return s
+	}
+	return k.String()
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/dadash/dadash/builtins/plot"
-	"github.com/dadash/dadash/builtins/report/embview"
-	"github.com/dadash/dadash/builtins/report/page"
+	"github.com/dadash/dadash/internal/page"
+	"github.com/dadash/dadash/internal/page/embview"
 )
 
 // BenchmarkReportWrite writes a report of 10 charts, as a recipe run

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/dadash/dadash/builtins/plot"
-	"github.com/dadash/dadash/builtins/report/embview"
-	"github.com/dadash/dadash/builtins/report/page"
+	"github.com/dadash/dadash/internal/page"
+	"github.com/dadash/dadash/internal/page/embview"
 )
 
 // The headless-browser test: Debian's chromium loads a report offline
@@ -273,7 +273,7 @@ var reJSErrors = regexp.MustCompile(`<html[^>]*data-js-errors="(\d+)"`)
 
 func TestBrowser(t *testing.T) {
 	if !page.Inlined() {
-		t.Skip("this build has no builtins/report/assets/echarts.min.js (run make): the page would need the network")
+		t.Skip("this build has no internal/page/assets/echarts.min.js (run make): the page would need the network")
 	}
 	bin := chromium(t)
 	dir := t.TempDir()
@@ -393,7 +393,10 @@ func errorBox(dom string) string {
 
 // checkScreenshot requires a PNG that is not blank: charts draw on canvas,
 // so a page whose scripts failed is mostly white.
-func checkScreenshot(t *testing.T, path string) {
+func checkScreenshot(t *testing.T, path string) { checkColoured(t, path, 0.01) }
+
+// checkColoured requires at least the fraction least of coloured pixels.
+func checkColoured(t *testing.T, path string, least float64) {
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
@@ -415,7 +418,7 @@ func checkScreenshot(t *testing.T, path string) {
 	}
 	frac := float64(colored) / float64((b.Dx()/4)*(b.Dy()/4))
 	t.Logf("screenshot %s: %dx%d, %.1f%% coloured pixels", path, b.Dx(), b.Dy(), 100*frac)
-	if frac < 0.01 {
+	if frac < least {
 		t.Errorf("screenshot %s is nearly colourless (%.2f%%): did the charts draw?", path, 100*frac)
 	}
 }

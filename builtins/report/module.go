@@ -4,20 +4,24 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
+	startime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/dadash/dadash/builtins/plot"
-	"github.com/dadash/dadash/builtins/report/embview"
-	"github.com/dadash/dadash/builtins/report/page"
+	"github.com/dadash/dadash/internal/page"
+	"github.com/dadash/dadash/internal/page/embview"
 	"github.com/dadash/dadash/lang"
 )
 
 // Module is the report module value.
 var Module = &starlarkstruct.Module{Name: "report", Members: starlark.StringDict{
-	"open":     lang.Func("report.open", docOpen, fnOpen),
-	"progress": lang.Func("report.progress", docProgress, fnProgress),
+	"compare":    lang.Func("report.compare", docCompare, fnCompare),
+	"open":       lang.Func("report.open", docOpen, fnOpen),
+	"progress":   lang.Func("report.progress", docProgress, fnProgress),
+	"provenance": lang.Func("report.provenance", docProvenance, fnProvenance),
 }}
 
 func init() {
@@ -37,21 +41,33 @@ const docModule = `report: one self-contained HTML page per run, written as the 
 After every append the page is rewritten atomically, so an interrupted run leaves a
 valid page with everything up to that point. The page inlines ECharts and opens offline.`
 
-const docOpen = `report.open(path, title=None): starts a report page and returns it.
+const docOpen = `report.open(path, title=None, subtitle="", started=None, elapsed=0, running=False, hold=False): starts a report page.
 
 Starts a report page at path (replacing any file there; the folder is created) and
-returns it. title defaults to the file's path. Methods: heading, text, table, chart,
-image, embedding, config (help(r.table) and so on).`
+returns it. title defaults to the file's path; subtitle is a line under it (what ran).
+started is when the work the page reports on started (a time.now() value, seconds since
+1970, or an ISO 8601 string). Without it, the page keeps the time this process first
+opened a page at path, less elapsed seconds (how long the work had been running then),
+so a page reopened after every epoch keeps its start. running=True says the work goes
+on after this page (the header and the provenance say "in progress"). hold=True writes
+the page only at r.flush() (a page built in one go is written once; the file there stays
+until then) instead of after every block. Methods: heading, text, table, chart, image,
+embedding, config, flush (help(r.table) and so on); attributes path, title, started.`
 
 const docReport = `A report page being written (report.open). Every method appends one block and rewrites
 the page atomically: heading, text, table, chart, image, embedding, config.
-Attributes: path, title.`
+Attributes: path, title, started (when the work the page reports on started).`
 
 func fnOpen(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var path string
-	var title starlark.Value = starlark.None
-	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path", &path, "title?", &title); err != nil {
+	var path, subtitle string
+	var title, started starlark.Value = starlark.None, starlark.None
+	running, elapsed, hold := false, 0.0, false
+	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path", &path, "title?", &title, "subtitle?", &subtitle,
+		"started?", &started, "elapsed?", &elapsed, "running?", &running, "hold?", &hold); err != nil {
 		return nil, err
+	}
+	if !(elapsed >= 0) {
+		return nil, fmt.Errorf("%s: elapsed must be seconds >= 0, got %g", b.Name(), elapsed)
 	}
 	t := path
 	if !isNone(title) {
@@ -61,11 +77,42 @@ func fnOpen(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		}
 		t = s
 	}
-	r, err := Open(path, t)
+	var start time.Time
+	if !isNone(started) {
+		var err error
+		if start, err = AsTime(started); err != nil {
+			return nil, fmt.Errorf("%s: started: %w", b.Name(), err)
+		}
+	}
+	r, err := open(path, t, time.Duration(elapsed*float64(time.Second)), hold)
+	if err == nil && (subtitle != "" || !start.IsZero() || running) {
+		r.lead = subtitle
+		err = r.SetStarted(start, running)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	return &Value{r: r}, nil
+}
+
+// AsTime reads a time: a value of the time module, seconds since 1970, or
+// an ISO 8601 (RFC 3339) string.
+func AsTime(v starlark.Value) (time.Time, error) {
+	switch x := v.(type) {
+	case startime.Time:
+		return time.Time(x), nil
+	case starlark.String:
+		t, err := time.Parse(time.RFC3339Nano, string(x))
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time such as 2024-05-01T10:00:00Z", string(x))
+		}
+		return t, nil
+	case starlark.Int, starlark.Float:
+		f, _ := starlark.AsFloat(x)
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(frac*1e9)), nil
+	}
+	return time.Time{}, fmt.Errorf("want a time (time.now()), seconds since 1970 or an ISO 8601 string, got %s", v.Type())
 }
 
 func isNone(v starlark.Value) bool { return v == nil || v == starlark.None }
@@ -109,6 +156,7 @@ func init() {
 		"image":     {docImage, mImage},
 		"embedding": {docEmbedding, mEmbedding},
 		"config":    {docConfig, mConfig},
+		"flush":     {docFlush, mFlush},
 	}
 	// Here, not in the init above: Go runs a file's inits in order, and the
 	// table must exist before its docs are recorded.
@@ -118,7 +166,7 @@ func init() {
 }
 
 func (v *Value) AttrNames() []string {
-	return []string{"chart", "config", "embedding", "heading", "image", "path", "table", "text", "title"}
+	return []string{"chart", "config", "embedding", "flush", "heading", "image", "path", "started", "table", "text", "title"}
 }
 
 func (v *Value) Attr(name string) (starlark.Value, error) {
@@ -127,6 +175,10 @@ func (v *Value) Attr(name string) (starlark.Value, error) {
 		return starlark.String(v.r.path), nil
 	case "title":
 		return starlark.String(v.r.title), nil
+	case "started":
+		v.r.mu.Lock()
+		defer v.r.mu.Unlock()
+		return startime.Time(v.r.started), nil
 	}
 	m, ok := methods[name]
 	if !ok {
@@ -138,6 +190,16 @@ func (v *Value) Attr(name string) (starlark.Value, error) {
 		}
 		return starlark.None, nil
 	}).BindReceiver(v), nil
+}
+
+const docFlush = `r.flush(): writes the page now (atomically); after it, every block rewrites the page
+again. Only needed for pages opened with hold=True.`
+
+func mFlush(r *Report, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) error {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return err
+	}
+	return r.Flush()
 }
 
 const docHeading = `r.heading(text, level=2): a section heading (levels 2 to 4; headings of levels 2
@@ -172,20 +234,23 @@ func mText(r *Report, b *starlark.Builtin, args starlark.Tuple, kwargs []starlar
 	return r.Text(s)
 }
 
-const docTable = `r.table(rows, header=None, highlight=None, best=None, best_mode="max", caption=""): a table.
+const docTable = `r.table(rows, header=None, highlight=None, best=None, best_mode="max", caption="", precision=None): a table.
 
 rows is a list of lists (or tuples), or a list of dicts whose keys make the
-header. Numbers are formatted to 4 significant digits (exponent notation for tiny or huge
-ones) and aligned right; tensors of one element count as numbers. highlight marks a row
-by its index; best = column (a header name or an index) marks the row with the highest
-value there (best_mode = "min": the lowest), e.g. the best epoch.`
+header. Numbers are aligned right; tensors of one element count as numbers. Each column
+of floats is written at one precision: enough decimals for four significant digits of its
+largest value (0.5000 above 0.9094), or exponent notation for tiny or huge ones;
+precision = 3 (every column) or {"lr": 6} fixes the decimals. highlight marks a row by its
+index. best marks the best cell of a column, each column on its own: a column (a header
+name or an index), a list of them, or a dict {column: "max" or "min"}; best_mode says
+whether the highest ("max", default) or the lowest ("min") wins.`
 
 func mTable(r *Report, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) error {
 	var rows starlark.Value
-	var header, highlight, best starlark.Value = starlark.None, starlark.None, starlark.None
+	var header, highlight, best, precision starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None
 	mode, caption := "max", ""
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "rows", &rows, "header?", &header, "highlight?", &highlight,
-		"best?", &best, "best_mode?", &mode, "caption?", &caption); err != nil {
+		"best?", &best, "best_mode?", &mode, "caption?", &caption, "precision?", &precision); err != nil {
 		return err
 	}
 	t := Table{Caption: caption}
@@ -220,19 +285,90 @@ func mTable(r *Report, b *starlark.Builtin, args starlark.Tuple, kwargs []starla
 		}
 		t.Highlight = append(t.Highlight, i)
 	}
-	if !isNone(best) {
-		if mode != "max" && mode != "min" {
-			return fmt.Errorf("best_mode must be \"max\" or \"min\", got %q", mode)
-		}
-		col, err := column(best, t.Header)
-		if err != nil {
-			return err
-		}
-		if i := bestRow(t.Rows, col, mode == "max"); i >= 0 {
-			t.Highlight = append(t.Highlight, i)
-		}
+	if mode != "max" && mode != "min" {
+		return fmt.Errorf("best_mode must be \"max\" or \"min\", got %q", mode)
+	}
+	var err error
+	if t.Best, err = bestColumns(best, mode, t.Header); err != nil {
+		return err
+	}
+	if t.Precision, err = precisions(precision, t.Header); err != nil {
+		return err
 	}
 	return r.Table(t)
+}
+
+// bestColumns reads best=: a column, a list of columns, or {column: mode}.
+func bestColumns(v starlark.Value, mode string, header []string) ([]BestCol, error) {
+	if isNone(v) {
+		return nil, nil
+	}
+	if d, ok := v.(*starlark.Dict); ok {
+		var out []BestCol
+		for _, kv := range d.Items() {
+			col, err := column(kv[0], header)
+			if err != nil {
+				return nil, fmt.Errorf("best: %w", err)
+			}
+			m, _ := starlark.AsString(kv[1])
+			if m != "max" && m != "min" {
+				return nil, fmt.Errorf("best[%s] must be \"max\" or \"min\", got %s", kv[0], kv[1])
+			}
+			out = append(out, BestCol{Col: col, Lowest: m == "min"})
+		}
+		return out, nil
+	}
+	cols := []starlark.Value{v}
+	if l, ok := v.(*starlark.List); ok {
+		cols = cols[:0]
+		for i := 0; i < l.Len(); i++ {
+			cols = append(cols, l.Index(i))
+		}
+	} else if tu, ok := v.(starlark.Tuple); ok {
+		cols = tu
+	}
+	var out []BestCol
+	for _, c := range cols {
+		col, err := column(c, header)
+		if err != nil {
+			return nil, fmt.Errorf("best: %w", err)
+		}
+		out = append(out, BestCol{Col: col, Lowest: mode == "min"})
+	}
+	return out, nil
+}
+
+// precisions reads precision=: decimals for every column, or {column: decimals}.
+func precisions(v starlark.Value, header []string) (map[int]int, error) {
+	if isNone(v) {
+		return nil, nil
+	}
+	check := func(x starlark.Value) (int, error) {
+		n, err := starlark.AsInt32(x)
+		if err != nil || n < 0 || n > 15 {
+			return 0, fmt.Errorf("precision: want a number of decimals from 0 to 15, got %s", x)
+		}
+		return n, nil
+	}
+	out := map[int]int{}
+	if d, ok := v.(*starlark.Dict); ok {
+		for _, kv := range d.Items() {
+			col, err := column(kv[0], header)
+			if err != nil {
+				return nil, fmt.Errorf("precision: %w", err)
+			}
+			if out[col], err = check(kv[1]); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	n, err := check(v)
+	if err != nil {
+		return nil, err
+	}
+	out[-1] = n
+	return out, nil
 }
 
 // tableRow converts one row; dict rows fill the header from the first row.
@@ -306,40 +442,13 @@ func column(v starlark.Value, header []string) (int, error) {
 				return j, nil
 			}
 		}
-		return 0, fmt.Errorf("best: no column %q in the header %v", s, header)
+		return 0, fmt.Errorf("no column %q in the header %v", s, header)
 	}
 	j, err := starlark.AsInt32(v)
 	if err != nil {
-		return 0, fmt.Errorf("best must be a column name or index, got %s", v.Type())
+		return 0, fmt.Errorf("want a column name or index, got %s", v.Type())
 	}
 	return j, nil
-}
-
-// bestRow is the row with the highest (or lowest) number in column col;
-// NaN and non-numbers never win. -1 when there is none.
-func bestRow(rows [][]any, col int, highest bool) int {
-	best, bv := -1, 0.0
-	for i, row := range rows {
-		if col < 0 || col >= len(row) {
-			continue
-		}
-		var f float64
-		switch v := row[col].(type) {
-		case float64:
-			f = v
-		case int64:
-			f = float64(v)
-		default:
-			continue
-		}
-		if math.IsNaN(f) {
-			continue
-		}
-		if best < 0 || (highest && f > bv) || (!highest && f < bv) {
-			best, bv = i, f
-		}
-	}
-	return best
 }
 
 const docChart = `r.chart(chart): appends a chart made by plot.line, plot.scatter, plot.heatmap,
@@ -423,69 +532,4 @@ func imageWidth(shape []int64) int {
 		return int(shape[1])
 	}
 	return 0
-}
-
-const docConfig = `r.config(cfg, title="Configuration"): appends the settings of a run: cfg is the value of
-config(...), a dict or a struct; settings keep their order.`
-
-func mConfig(r *Report, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) error {
-	var cfg starlark.Value
-	title := "Configuration"
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "cfg", &cfg, "title?", &title); err != nil {
-		return err
-	}
-	kvs, err := settings(cfg)
-	if err != nil {
-		return err
-	}
-	return r.Config(title, kvs)
-}
-
-// settings lists the keys and values of a mapping (a dict, or config()'s
-// value, which iterates its keys in declaration order) or of a struct.
-func settings(v starlark.Value) ([]KV, error) {
-	show := func(x starlark.Value) string { return x.String() } // strings quoted, as in a script
-	var out []KV
-	switch m := v.(type) {
-	case starlark.IterableMapping:
-		for _, kv := range m.Items() {
-			out = append(out, KV{key(kv[0]), show(kv[1])})
-		}
-		return out, nil
-	case interface {
-		starlark.Mapping
-		starlark.Iterable
-	}:
-		it := m.Iterate()
-		defer it.Done()
-		var k starlark.Value
-		for it.Next(&k) {
-			x, _, err := m.Get(k)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, KV{key(k), show(x)})
-		}
-		return out, nil
-	case starlark.HasAttrs:
-		for _, name := range m.AttrNames() {
-			x, err := m.Attr(name)
-			if err != nil || x == nil {
-				continue
-			}
-			if _, isFn := x.(starlark.Callable); isFn {
-				continue
-			}
-			out = append(out, KV{name, show(x)})
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("want config(...), a dict or a struct, got %s", v.Type())
-}
-
-func key(k starlark.Value) string {
-	if s, ok := starlark.AsString(k); ok {
-		return s
-	}
-	return k.String()
 }

@@ -6,7 +6,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/dadash/dadash/builtins/report/progress"
+	"github.com/dadash/dadash/internal/progress"
 	"github.com/dadash/dadash/lang"
 )
 

@@ -22,8 +22,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dadash/dadash/builtins/report/page"
 	"github.com/dadash/dadash/internal/atomicfile"
+	"github.com/dadash/dadash/internal/page"
 )
 
 // Report is an open report page.
@@ -31,8 +31,11 @@ type Report struct {
 	mu      sync.Mutex
 	path    string
 	title   string
+	lead    string
 	started time.Time
 	updated time.Time
+	running bool
+	held    bool // appends do not write the page; Flush does
 	blocks  [][]byte
 	toc     []heading
 	anchors map[string]bool
@@ -46,7 +49,11 @@ type heading struct {
 
 // Open starts a report at path (replacing any file there, creating its
 // folder) and writes the empty page.
-func Open(path, title string) (*Report, error) {
+func Open(path, title string) (*Report, error) { return open(path, title, 0, false) }
+
+// open is Open for work that had been running for elapsed when the page
+// was first opened; held: see Hold.
+func open(path, title string, elapsed time.Duration, held bool) (*Report, error) {
 	if path == "" {
 		return nil, fmt.Errorf("report: empty path")
 	}
@@ -64,11 +71,54 @@ func Open(path, title string) (*Report, error) {
 			}
 		}
 	}
-	r := &Report{path: path, title: title, started: time.Now(), anchors: map[string]bool{}}
+	r := &Report{path: path, title: title, started: firstOpened(path, elapsed), held: held, anchors: map[string]bool{}}
 	if err := r.write(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+var (
+	openedMu sync.Mutex
+	opened   = map[string]time.Time{}
+)
+
+// firstOpened is when this process first opened a page at path, less
+// elapsed at that time: a script that reopens its page after every epoch
+// keeps the time it started.
+func firstOpened(path string, elapsed time.Duration) time.Time {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	openedMu.Lock()
+	defer openedMu.Unlock()
+	t, ok := opened[path]
+	if !ok {
+		t = time.Now().Add(-elapsed)
+		opened[path] = t
+	}
+	return t
+}
+
+// SetLead sets the line under the title (what the page is about).
+func (r *Report) SetLead(lead string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lead = lead
+	return r.write()
+}
+
+// SetStarted sets when the work the page reports on started (a run's
+// start, which may be long before this page was opened), and whether it
+// is still running: the header and the provenance say so.
+func (r *Report) SetStarted(t time.Time, running bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !t.IsZero() {
+		r.started = t
+	}
+	r.running = running
+	return r.write()
 }
 
 // Path is where the page is written.
@@ -103,7 +153,27 @@ func (r *Report) add(render func(w io.Writer, id string) error) error {
 	return nil
 }
 
+// Hold stops rewriting the page after every append until Flush: a page
+// built in one go (a run page after each epoch) is written once, and the
+// previous page stays whole until then.
+func (r *Report) Hold() {
+	r.mu.Lock()
+	r.held = true
+	r.mu.Unlock()
+}
+
+// Flush writes the page, and rewrites it after every append from then on.
+func (r *Report) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held = false
+	return r.write()
+}
+
 func (r *Report) write() error {
+	if r.held {
+		return nil
+	}
 	r.updated = time.Now()
 	if err := atomicfile.Write(r.path, r.render); err != nil {
 		return fmt.Errorf("report: writing %s: %w", r.path, err)
@@ -119,39 +189,31 @@ func (r *Report) RenderHTML(w io.Writer) error {
 }
 
 func (r *Report) render(w io.Writer) error {
-	if err := page.WriteStart(w, r.title); err != nil {
-		return err
+	p := page.Current()
+	p.Started, p.Ended, p.Running = r.started, r.updated, r.running
+	meta := []string{"started " + r.started.Format("2006-01-02 15:04:05")}
+	if r.running {
+		meta = append(meta, "in progress, updated "+r.updated.Format("15:04:05"))
+	} else {
+		meta = append(meta, "updated "+r.updated.Format("15:04:05"))
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "<header class=\"page\"><h1>%s</h1><p class=\"meta\">dadash report · started %s · updated %s · %d item%s</p>\n",
-		page.Escape(r.title), r.started.Format("2006-01-02 15:04:05"), r.updated.Format("15:04:05"), len(r.blocks), plural(len(r.blocks)))
-	if len(r.toc) > 1 {
-		b.WriteString("<nav class=\"toc\">")
-		for _, h := range r.toc {
-			fmt.Fprintf(&b, "<a class=\"l%d\" href=\"#%s\">%s</a>", h.level, page.Escape(h.anch), page.Escape(h.text))
+	if d := p.Duration(); d > 0 {
+		meta = append(meta, page.FormatDuration(d))
+	}
+	toc := make([]page.TOCEntry, len(r.toc))
+	for i, h := range r.toc {
+		toc[i] = page.TOCEntry{Level: h.level, Text: h.text, Anchor: h.anch}
+	}
+	c := page.Chrome{Title: r.title, Lead: r.lead, Meta: meta, TOC: toc, Provenance: &p,
+		Footer: "Written by dadash. The page is rewritten after every item, so it is complete up to the last one above."}
+	return page.WritePage(w, c, func(w io.Writer) error {
+		for _, blk := range r.blocks {
+			if _, err := w.Write(blk); err != nil {
+				return err
+			}
 		}
-		b.WriteString("</nav>\n")
-	}
-	b.WriteString("</header>\n<main>\n")
-	if _, err := w.Write(b.Bytes()); err != nil {
-		return err
-	}
-	for _, blk := range r.blocks {
-		if _, err := w.Write(blk); err != nil {
-			return err
-		}
-	}
-	if _, err := io.WriteString(w, "</main>\n<footer class=\"page\">Written by dadash. The page is rewritten after every item, so it is complete up to the last one above.</footer>\n"); err != nil {
-		return err
-	}
-	return page.WriteEnd(w)
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+		return nil
+	})
 }
 
 // Heading appends a heading of level 2 to 4 (level 1 is the page title);
@@ -245,27 +307,6 @@ func (r *Report) image(uri, caption string, width int, pixels bool) error {
 		if err == nil {
 			_, err = io.WriteString(w, "</figure>\n")
 		}
-		return err
-	})
-}
-
-// KV is one setting of a configuration block.
-type KV struct{ Key, Value string }
-
-// Config appends a configuration block: settings in the order given,
-// under a collapsible title.
-func (r *Report) Config(title string, settings []KV) error {
-	if title == "" {
-		title = "Configuration"
-	}
-	return r.add(func(w io.Writer, id string) error {
-		var b bytes.Buffer
-		fmt.Fprintf(&b, "<details class=\"config\" id=\"%s\" open><summary>%s</summary><table class=\"config\">\n", id, page.Escape(title))
-		for _, kv := range settings {
-			fmt.Fprintf(&b, "<tr><td class=\"k\">%s</td><td class=\"v\">%s</td></tr>\n", page.Escape(kv.Key), page.Escape(kv.Value))
-		}
-		b.WriteString("</table></details>\n")
-		_, err := w.Write(b.Bytes())
 		return err
 	})
 }

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/dadash/dadash/builtins/plot"
-	"github.com/dadash/dadash/builtins/report/embview"
-	"github.com/dadash/dadash/builtins/report/htmlcheck"
-	"github.com/dadash/dadash/builtins/report/page"
+	"github.com/dadash/dadash/internal/page"
+	"github.com/dadash/dadash/internal/page/embview"
+	"github.com/dadash/dadash/internal/page/htmlcheck"
 	"github.com/dadash/dadash/interp/startest"
 	"go.starlark.net/starlark"
 )
@@ -165,7 +165,7 @@ func TestEscaping(t *testing.T) {
 // TestSelfContained: with ECharts embedded, nothing is loaded from elsewhere.
 func TestSelfContained(t *testing.T) {
 	if !page.Inlined() {
-		t.Skip("this build has no builtins/report/assets/echarts.min.js (run make); pages link the CDN")
+		t.Skip("this build has no internal/page/assets/echarts.min.js (run make); pages link the CDN")
 	}
 	path := filepath.Join(t.TempDir(), "report.html")
 	r, err := Open(path, "offline")

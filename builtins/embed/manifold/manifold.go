@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dadash/dadash/builtins/report/progress"
+	"github.com/dadash/dadash/internal/progress"
 	"math"
 	"strings"
 

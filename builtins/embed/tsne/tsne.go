@@ -52,7 +52,7 @@ import (
 // Progress receives updates while the optimisation runs: Add(1) after each
 // iteration, and SetInfo with the current KL divergence when it is
 // computed (every 50 iterations). It is the subset of dadash's progress
-// bar (builtins/report/progress) that t-SNE needs, kept as an interface here
+// bar (internal/progress) that t-SNE needs, kept as an interface here
 // so that this package does not depend on how progress is shown.
 type Progress interface {
 	Add(n int)

@@ -110,7 +110,7 @@
 
   // Tooltips are built here rather than by ECharts' defaults, so that every
   // name from data goes through esc().
-  D.kinds.line = function (option) {
+  D.kinds.line = function (option, x) {
     option.tooltip.formatter = function (ps) {
       if (!Array.isArray(ps)) ps = [ps];
       if (!ps.length) return "";
@@ -127,7 +127,15 @@
       return s;
     };
     option.series.forEach(function (s) {
-      if (s.markPoint) s.markPoint.label = { formatter: function (p) { return D.num(p.value); }, fontSize: 10 };
+      if (!s.markPoint) return;
+      if (x && x.dots) {
+        s.markPoint.symbol = "circle";
+        s.markPoint.symbolSize = 9;
+        s.markPoint.label = { show: false };
+        s.markPoint.itemStyle = { borderColor: "#1f2328", borderWidth: 1.5 };
+      } else {
+        s.markPoint.label = { formatter: function (p) { return D.num(p.value); }, fontSize: 10 };
+      }
     });
   };
   D.kinds.bar = D.kinds.line;
@@ -160,6 +168,49 @@
       }
     });
   };
+
+  // Small multiples: the tooltip lists the lines of the hovered panel
+  // (the band series, named "band:...", are not lines) with their spread.
+  D.kinds.multiples = function (option, x) {
+    option.series.forEach(function (s) {
+      if (s.type === "custom") s.renderItem = band;
+    });
+    option.tooltip.formatter = function (ps) {
+      if (!Array.isArray(ps)) ps = [ps];
+      ps = ps.filter(function (p) {
+        return !(p.seriesId && String(p.seriesId).indexOf("band:") === 0);
+      });
+      if (!ps.length) return "";
+      var ax = option.xAxis[ps[0].axisIndex || 0] || {};
+      var s = (ax.name ? D.esc(ax.name) + " " : "") + D.num(ps[0].value[0]);
+      ps.forEach(function (p) {
+        var b = x.bands && x.bands[p.seriesIndex], spread = "";
+        if (b) spread = ' <span class="hint">[' + D.num(b[0][p.dataIndex]) + ", " + D.num(b[1][p.dataIndex]) + "]</span>";
+        s += "<br>" + p.marker + D.esc(p.seriesName) + ": <b>" + D.num(p.value[1]) + "</b>" + spread;
+      });
+      return s;
+    };
+  };
+
+  // band draws a custom series of [x, lo, hi] items as one filled polygon
+  // (once per series: the first item draws, the others draw nothing).
+  function band(params, api) {
+    if (params.dataIndexInside !== 0) return null;
+    var upper = [], lower = [];
+    for (var i = 0; i < params.dataInsideLength; i++) {
+      var x = api.value(0, i), lo = api.value(1, i), hi = api.value(2, i);
+      if (!isFinite(x) || !isFinite(lo) || !isFinite(hi)) continue;
+      upper.push(api.coord([x, hi]));
+      lower.push(api.coord([x, lo]));
+    }
+    if (upper.length < 2) return null;
+    return {
+      type: "polygon",
+      shape: { points: upper.concat(lower.reverse()) },
+      style: { fill: api.visual("color"), opacity: 0.18 },
+      silent: true,
+    };
+  }
 
   D.kinds.histogram = function (option, x) {
     option.tooltip.formatter = function (ps) {

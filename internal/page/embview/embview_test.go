@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dadash/dadash/builtins/report/htmlcheck"
+	"github.com/dadash/dadash/internal/page/htmlcheck"
 )
 
 func TestNewDropsSelfAndNumbersClasses(t *testing.T) {

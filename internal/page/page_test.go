@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dadash/dadash/builtins/report/assets"
-	"github.com/dadash/dadash/builtins/report/htmlcheck"
+	"github.com/dadash/dadash/internal/page/assets"
+	"github.com/dadash/dadash/internal/page/htmlcheck"
 )
 
 type frag string
@@ -24,7 +24,7 @@ func (f frag) WriteFragment(w io.Writer, id string) error {
 
 func TestStandaloneInlinesECharts(t *testing.T) {
 	if !Inlined() {
-		t.Skip("this build has no builtins/report/assets/echarts.min.js (run make)")
+		t.Skip("this build has no internal/page/assets/echarts.min.js (run make)")
 	}
 	var b bytes.Buffer
 	if err := Standalone(&b, `a </title> "title"`, frag("x")); err != nil {
@@ -76,7 +76,7 @@ func TestFallback(t *testing.T) {
 
 // The fetch script and the Go side must agree on the version.
 func TestVersionInStep(t *testing.T) {
-	b, err := os.ReadFile("../assets/fetch-echarts.sh")
+	b, err := os.ReadFile("assets/fetch-echarts.sh")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/dadash/dadash/builtins/report/assets"
 	"github.com/dadash/dadash/internal/atomicfile"
+	"github.com/dadash/dadash/internal/page/assets"
 )
 
 // Fragment is a piece of a page. WriteFragment writes its elements and
@@ -115,7 +115,7 @@ func WriteStart(w io.Writer, title string) error {
 		ew.str("\n</script>\n")
 	} else {
 		warnOnce.Do(func() {
-			fmt.Fprintf(Warnings, "warning: this dadash was built without ECharts (builtins/report/assets/echarts.min.js); "+
+			fmt.Fprintf(Warnings, "warning: this dadash was built without ECharts (internal/page/assets/echarts.min.js); "+
 				"pages load it from %s and need the network to show charts. Run `make` to fetch it.\n", assets.EChartsCDN)
 		})
 		ew.str("<script src=\"" + Escape(assets.EChartsCDN) + "\"></script>\n")
@@ -130,21 +130,13 @@ func WriteEnd(w io.Writer) error {
 	return err
 }
 
-// Standalone writes a page holding one fragment.
+// Standalone writes a page holding one fragment (a chart or a view saved
+// or shown from the REPL), with the shared chrome: no header, since the
+// fragment carries its title, and the provenance at the end.
 func Standalone(w io.Writer, title string, f Fragment) error {
-	if err := WriteStart(w, title); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, "<main>\n"); err != nil {
-		return err
-	}
-	if err := f.WriteFragment(w, "f1"); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, "</main>\n"); err != nil {
-		return err
-	}
-	return WriteEnd(w)
+	p := Current()
+	c := Chrome{Title: title, Bare: true, Provenance: &p, Footer: "Written by dadash."}
+	return WritePage(w, c, func(w io.Writer) error { return f.WriteFragment(w, "f1") })
 }
 
 // WriteFile writes a page to path atomically, creating its folder.

@@ -7,7 +7,7 @@
 // a neighbour makes it the query.
 //
 // All data goes into the page as JSON; the drawing and the panel are the
-// page runtime's (builtins/report/assets/runtime.js).
+// page runtime's (internal/page/assets/runtime.js).
 package embview
 
 import (
@@ -19,7 +19,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/dadash/dadash/builtins/report/page"
+	"github.com/dadash/dadash/internal/page"
 	"github.com/dadash/dadash/lang"
 )
 
