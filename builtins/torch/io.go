@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"github.com/dadash/dadash/lang"
 	"os"
-	"path/filepath"
 	"strings"
 	"unsafe"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/dadash/dadash/builtins/torch/npy"
 	"github.com/dadash/dadash/builtins/torch/ptfile"
 	"github.com/dadash/dadash/builtins/torch/safetensors"
+	"github.com/dadash/dadash/internal/atomicfile"
 )
 
 const docSave = `torch.save(obj, path)
@@ -293,21 +293,7 @@ func savePickle(fn string, obj starlark.Value, path string) error {
 		}
 		items = append(items, aten.Named{Name: string(k), Tensor: t.t})
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("%s: %w", fn, err)
-	}
-	tmp.Close()
-	if err := aten.PickleSave(tmp.Name(), items); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("%s: %w", fn, err)
-	}
-	if f, err := os.Open(tmp.Name()); err == nil {
-		f.Sync()
-		f.Close()
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WritePath(path, func(tmp string) error { return aten.PickleSave(tmp, items) }); err != nil {
 		return fmt.Errorf("%s: %w", fn, err)
 	}
 	return nil
