@@ -63,6 +63,16 @@ func New(read, write []string) (*Policy, error) {
 	return p, nil
 }
 
+// WithRead returns a copy of p that may also read dir (a script's folder).
+func (p *Policy) WithRead(dir string) *Policy {
+	real, err := Resolve(dir)
+	if err != nil {
+		real = filepath.Clean(dir)
+	}
+	q := &Policy{read: append([]root{{real: real, given: dir}}, p.read...), write: p.write}
+	return q
+}
+
 // Roots returns the resolved read and write roots.
 func (p *Policy) Roots() (read, write []string) {
 	for _, r := range p.read {
@@ -224,6 +234,30 @@ func Read(thread *starlark.Thread, fn, path string) error {
 func Write(thread *starlark.Thread, fn, path string) error {
 	if p := Of(thread); p != nil {
 		return p.CheckWrite(fn, path)
+	}
+	return nil
+}
+
+// Listed is the check of the files a dataset's index lists (root joined
+// with each entry): under --sandbox each must stay inside the dataset's
+// folder root (which Read allowed). The check is lexical, so it costs nothing per image: a script
+// can write an index file naming ../../x, but it cannot make links.
+func Listed(thread *starlark.Thread, fn, root string, paths []string) error {
+	if Of(thread) == nil {
+		return nil
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		p, err := filepath.Abs(p) // paths are the root joined with the index's entries
+		if err != nil {
+			return err
+		}
+		if !Within(abs, p) {
+			return fmt.Errorf("%s: the dataset lists %s, outside its folder %s, which is all a --sandbox run may read of it", fn, p, root)
+		}
 	}
 	return nil
 }
