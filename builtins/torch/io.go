@@ -14,6 +14,7 @@ import (
 	"github.com/dadash/dadash/builtins/torch/ptfile"
 	"github.com/dadash/dadash/builtins/torch/safetensors"
 	"github.com/dadash/dadash/internal/atomicfile"
+	"github.com/dadash/dadash/internal/sandbox"
 )
 
 const docSave = `torch.save(obj, path)
@@ -69,6 +70,9 @@ func fnSave(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "obj", &obj, "f", &path); err != nil {
 		return nil, err
 	}
+	if err := sandbox.Write(thread, b.Name(), path); err != nil {
+		return nil, err
+	}
 	if strings.HasSuffix(path, ".npy") {
 		t, ok := obj.(*Tensor)
 		if !ok {
@@ -122,6 +126,9 @@ func fnLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	var path string
 	var loc starlark.Value = starlark.None
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "f", &path, "map_location?", &loc); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
 		return nil, err
 	}
 	device := ""
@@ -258,12 +265,18 @@ func fnSaveNpy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "tensor", &t, "path", &path); err != nil {
 		return nil, err
 	}
+	if err := sandbox.Write(thread, b.Name(), path); err != nil {
+		return nil, err
+	}
 	return starlark.None, saveNpy(b.Name(), t.t, path)
 }
 
 func fnLoadNpy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
 		return nil, err
 	}
 	t, err := loadNpy(path)
