@@ -215,6 +215,7 @@ var guardedNames = map[string]bool{
 	"list": true, "tuple": true, "sorted": true, "reversed": true, "enumerate": true, "zip": true,
 	"set": true, "dict": true, "str": true, "repr": true, "print": true, "fail": true,
 	"join": true, "replace": true, "extend": true, "format": true, "encode": true,
+	"tensor": true,
 }
 
 // guardCall turns f(args) into "operator call"(f, args) when f may be one
@@ -431,6 +432,13 @@ func checkCall(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	case nil:
 		if b == jsonEncode {
 			return needText(th, "json.encode", args, true)
+		}
+		if name == "torch.tensor" && len(args) > 0 {
+			// Nested lists are copied into a Go slice first: [[x] * n] * n
+			// holds n*n numbers in 16n bytes.
+			z := sizer{memo: map[memoKey]int64{}}
+			n := z.leaves(args[0])
+			return need(th, fmt.Sprintf("%s of %d numbers", name, n), mulSize(n, 16))
 		}
 		if starlark.Universe[name] != b {
 			return nil // a module's function of the same name, or not a builtin
@@ -726,6 +734,39 @@ func (z *sizer) size(v starlark.Value) int64 {
 	}
 	// Other values (tensors, modules, functions) print a bounded summary.
 	return 256
+}
+
+// leaves counts the numbers of nested lists and tuples, shared parts
+// every time they occur.
+func (z *sizer) leaves(v starlark.Value) int64 {
+	var p unsafe.Pointer
+	var elems func(func(starlark.Value))
+	switch v := v.(type) {
+	case *starlark.List:
+		p = unsafe.Pointer(v)
+		elems = func(f func(starlark.Value)) {
+			for i := 0; i < v.Len(); i++ {
+				f(v.Index(i))
+			}
+		}
+	case starlark.Tuple:
+		if len(v) == 0 {
+			return 0
+		}
+		p = unsafe.Pointer(&v[0])
+		elems = func(f func(starlark.Value)) {
+			for _, e := range v {
+				f(e)
+			}
+		}
+	default:
+		return 1
+	}
+	return z.memoized(p, starlark.Len(v), func() int64 {
+		var n int64
+		elems(func(e starlark.Value) { n = addSize(n, z.leaves(e)) })
+		return n
+	})
 }
 
 func (z *sizer) memoized(p unsafe.Pointer, length int, measure func() int64) int64 {

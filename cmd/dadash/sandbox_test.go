@@ -78,6 +78,8 @@ func TestSandbox(t *testing.T) {
 	dadash(t, dir, "", "bashrc.star", bashrc).check(t, "default mode writes", 0, "")
 	dadash(t, dir, "", "symload.star").check(t, "default mode load link", 1, "", "through a symbolic link")
 	dadash(t, dir, "", "alloc.star").check(t, "default mode [0] * 10**9", 1, "", "memory budget")
+	dadash(t, dir, "", "-c", "x = [0.0] * 1000\ny = [x] * 1000\nt = torch.tensor([y] * 1000)").
+		check(t, "torch.tensor of shared lists", 1, "", "torch.tensor of 1000000000 numbers", "memory budget")
 	dadash(t, dir, "", "--max-memory", "1G", "-c", "x = 'a' * (2 * 1024 * 1024 * 1024)").check(t, "--max-memory", 1, "", "2.0 GiB", "1.0 GiB")
 
 	// Bad flags.
