@@ -203,6 +203,9 @@ func guardBinary(e *syntax.BinaryExpr) syntax.Expr {
 		}
 		return hiddenCall(mulName, e.OpPos, e.X, e.Y)
 	case syntax.PERCENT:
+		if numberLiteral(e.X) || numberLiteral(e.Y) {
+			return e // i % 2: a modulo, or a format of one number
+		}
 		return hiddenCall(percentNat, e.OpPos, e.X, e.Y)
 	}
 	return e
@@ -276,6 +279,11 @@ func smallFactor(e syntax.Expr) bool {
 		return true
 	}
 	return false
+}
+
+func numberLiteral(e syntax.Expr) bool {
+	l, ok := e.(*syntax.Literal)
+	return ok && (l.Token == syntax.INT || l.Token == syntax.FLOAT)
 }
 
 // pureCopy copies a name, or an attribute or index of one with a name or

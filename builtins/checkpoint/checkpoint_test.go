@@ -144,6 +144,30 @@ func TestCrashDuringSave(t *testing.T) {
 	}
 }
 
+// TestConcurrentSaves: two processes save the same checkpoint at once,
+// each several times; both finish, and the file is one whole save (the
+// last rename wins).
+func TestConcurrentSaves(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes about 600 MB")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ck.safetensors")
+	a, b := crashChild(t, path, 100, 5), crashChild(t, path, 200, 5)
+	if err := a.Wait(); err != nil {
+		t.Fatalf("first writer: %v", err)
+	}
+	if err := b.Wait(); err != nil {
+		t.Fatalf("second writer: %v", err)
+	}
+	if epoch := checkIntact(t, path, crashElems); epoch != 104 && epoch != 204 {
+		t.Errorf("the checkpoint holds epoch %d, not the last save of either writer", epoch)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".ck.safetensors.tmp*")); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+}
+
 // TestFormat checks the documented layout: tensors named by their path,
 // and the structure as JSON in the "dadash.checkpoint" metadata entry.
 func TestFormat(t *testing.T) {

