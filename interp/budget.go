@@ -25,8 +25,10 @@ package interp
 import (
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,16 +41,24 @@ import (
 )
 
 // DefaultMaxMemory is the budget when Options.MaxMemory is 0: a quarter of
-// the machine's memory, at most 4 GiB (a doubling list may briefly need
-// twice the budget, and the rest of the process needs memory too).
+// the memory the process may use (the machine's, or its cgroup's limit),
+// at most 4 GiB (a doubling list may briefly need twice the budget, and
+// the rest of the process needs memory too).
 func DefaultMaxMemory() int64 {
 	const most, least = 4 << 30, 256 << 20
+	total := int64(most * 4)
 	var si syscall.Sysinfo_t
-	if err := syscall.Sysinfo(&si); err != nil {
-		return most
+	if err := syscall.Sysinfo(&si); err == nil {
+		total = int64(si.Totalram) * int64(si.Unit)
 	}
-	quarter := int64(si.Totalram) * int64(si.Unit) / 4
-	return max(least, min(most, quarter))
+	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		if b, err := os.ReadFile(f); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 {
+				total = min(total, n) // "max" (no limit) does not parse
+			}
+		}
+	}
+	return max(least, min(most, total/4))
 }
 
 // budget is a run's memory budget, kept as a thread local.
