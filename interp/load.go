@@ -117,10 +117,11 @@ func (s *session) resolve(from fileInfo, module string) (key, name string, info 
 			return "", "", info, loadErrorf("load(%q): path escapes the script folder %s; use an absolute path to load files outside it", module, from.root)
 		}
 	}
-	real, err := realPath(from.dir + string(filepath.Separator) + module) // not Join: ".." must apply after links
+	target := from.dir + string(filepath.Separator) + module // not Join: ".." must apply after links
 	if filepath.IsAbs(module) {
-		real, err = realPath(module)
+		target = module
 	}
+	real, err := realPath(target)
 	if err != nil {
 		return "", "", info, loadErrorf("load(%q): %v", module, err)
 	}
