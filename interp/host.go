@@ -21,7 +21,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"syscall"
 
+	"github.com/dadash/dadash/internal/atomicfile"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/time"
@@ -70,8 +73,25 @@ type Options struct {
 	Describe bool
 
 	// HandleSignals makes SIGINT (Ctrl-C) interrupt a running script; a
-	// second SIGINT during the same run exits the process with status 130.
+	// second SIGINT during the same run exits the process with status 130,
+	// and SIGTERM or SIGHUP exit it at once (143, 129). Before exiting, the
+	// temporary files of writes in progress are removed.
 	HandleSignals bool
+
+	// Sandbox confines scripts (internal/sandbox): files are read only
+	// under AllowRead, AllowWrite and the script's folder (the current
+	// folder for RunString and the REPL), written only under AllowWrite;
+	// load() stays inside the readable folders and os.getenv is refused.
+	Sandbox               bool
+	AllowRead, AllowWrite []string
+
+	// MaxSteps stops a run (or a REPL input) after that many Starlark
+	// execution steps; 0 means no limit.
+	MaxSteps uint64
+
+	// MaxMemory is the budget, in bytes, of script values (the Go heap;
+	// tensors are outside it). 0 means DefaultMaxMemory().
+	MaxMemory int64
 }
 
 // Host runs scripts. Each run (RunFile, RunString, a REPL session) gets
@@ -80,6 +100,7 @@ type Host struct {
 	opts      Options
 	overrides []override
 	modules   starlark.StringDict // loadable modules, by name
+	policy    *sandbox.Policy     // nil unless Sandbox; without the script's folder
 }
 
 // New checks the options and makes a Host. A malformed override is
@@ -100,7 +121,19 @@ func New(opts Options) (*Host, error) {
 		return nil, err
 	}
 	ovs = append(ovs, flags...)
-	h := &Host{opts: opts, overrides: ovs, modules: starlark.StringDict{
+	if opts.MaxMemory < 0 {
+		return nil, fmt.Errorf("memory budget %d: want a positive number of bytes", opts.MaxMemory)
+	}
+	if opts.MaxMemory == 0 {
+		opts.MaxMemory = DefaultMaxMemory()
+	}
+	var policy *sandbox.Policy
+	if opts.Sandbox {
+		if policy, err = sandbox.New(opts.AllowRead, opts.AllowWrite); err != nil {
+			return nil, err
+		}
+	}
+	h := &Host{opts: opts, overrides: ovs, policy: policy, modules: starlark.StringDict{
 		"json": json.Module,
 		"math": mathModule,
 		"time": time.Module,
@@ -121,13 +154,18 @@ func (h *Host) RunFile(ctx context.Context, path string, argv []string) error {
 		}
 		return err
 	}
-	abs, err := filepath.Abs(path)
+	// Relative loads start from the folder the script really is in (as
+	// Python's sys.path[0]), links resolved.
+	abs, err := realPath(path)
 	if err != nil {
 		return err
 	}
 	dir := filepath.Dir(abs)
 	s := h.newSession(argv, h.opts.Stdout)
 	s.mainName, s.mainSrc = path, src
+	if h.policy != nil {
+		sandbox.Set(s.thread, h.policy.WithRead(dir))
+	}
 	s.files[path] = fileInfo{dir: dir, root: dir}
 	s.loading = []loadFrame{{key: abs, name: path}}
 	return s.finish(s.exec(ctx, func() error {
@@ -139,7 +177,7 @@ func (h *Host) RunFile(ctx context.Context, path string, argv []string) error {
 // RunString runs src as a script named name (used in messages); relative
 // loads are resolved from the current directory.
 func (h *Host) RunString(ctx context.Context, name, src string, argv []string) error {
-	cwd, err := os.Getwd()
+	cwd, err := realPath(".")
 	if err != nil {
 		return err
 	}
@@ -181,6 +219,13 @@ func (h *Host) newSession(argv []string, stdout io.Writer) *session {
 	th := &starlark.Thread{Name: "main", Load: s.load}
 	th.Print = func(th *starlark.Thread, msg string) { fmt.Fprintln(lang.Stdout(th), msg) }
 	lang.SetOutput(th, stdout, h.opts.Stderr)
+	th.SetLocal(budgetKey, &budget{limit: h.opts.MaxMemory})
+	if h.policy != nil {
+		// The current folder is the script folder of RunString and the
+		// REPL; RunFile replaces it with the script's.
+		cwd, _ := os.Getwd()
+		sandbox.Set(th, h.policy.WithRead(cwd))
+	}
 	s.thread = th
 
 	args := make([]starlark.Value, len(argv))
@@ -211,6 +256,9 @@ func (h *Host) newSession(argv []string, stdout io.Writer) *session {
 		p[k] = v
 	}
 	for k, v := range hiddenBuiltins() {
+		p[k] = v
+	}
+	for k, v := range budgetBuiltins(p) {
 		p[k] = v
 	}
 	s.predeclared = p
@@ -250,6 +298,8 @@ func (s *session) exec(ctx context.Context, fn func() error) (err error) {
 	th := s.thread
 	th.Uncancel()
 	lang.SetContext(th, ctx)
+	setStepLimit(th, s.h.opts.MaxSteps)
+	defer watchMemory(th)()
 
 	// The watcher must be gone before the deferred cancel runs, or it
 	// could cancel the thread after the run (and so the next run).
@@ -284,21 +334,30 @@ func (s *session) exec(ctx context.Context, fn func() error) (err error) {
 }
 
 // notifyInterrupt cancels the run on the first SIGINT and exits on the
-// second; it returns the function that stops listening.
+// second, or at once on SIGTERM and SIGHUP (a scheduler stopping the job, a
+// closed terminal); it returns the function that stops listening. Exiting
+// skips deferred cleanup, so the temporary files of writes in progress are
+// removed first; the files they were replacing stay whole.
 func notifyInterrupt(cancel func(), stderr io.Writer) (stop func()) {
 	c := make(chan os.Signal, 2)
-	signal.Notify(c, os.Interrupt)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	quit := make(chan struct{})
 	go func() {
 		n := 0
 		for {
 			select {
-			case <-c:
+			case sig := <-c:
+				if sig != os.Interrupt {
+					atomicfile.RemoveTemps()
+					fmt.Fprintf(stderr, "%v: exiting\n", sig)
+					os.Exit(128 + int(sig.(syscall.Signal)))
+				}
 				n++
 				if n == 1 {
 					cancel()
 					continue
 				}
+				atomicfile.RemoveTemps()
 				fmt.Fprintln(stderr, "interrupted again: exiting")
 				os.Exit(130)
 			case <-quit:

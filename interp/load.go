@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/dadash/dadash/internal/sandbox"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 )
@@ -56,6 +57,11 @@ func (s *session) load(th *starlark.Thread, module string) (starlark.StringDict,
 	if err != nil {
 		return nil, err
 	}
+	if !info.stdlib {
+		if err := sandbox.Read(th, fmt.Sprintf("load(%q)", module), key); err != nil {
+			return nil, &loadError{err.Error()}
+		}
+	}
 	for i, l := range s.loading {
 		if l.key == key {
 			var chain []string
@@ -99,23 +105,43 @@ func (s *session) resolve(from fileInfo, module string) (key, name string, info 
 		return resolveStdlib(module, from.dir, module)
 	}
 
+	// The file is named by the path it really has (links and ".."
+	// resolved as the kernel does), which is also the cache key: a link
+	// inside the script folder cannot lead out of it.
 	var abs string
 	if filepath.IsAbs(module) {
 		abs = filepath.Clean(module)
-		info.root = from.root
-		if !within(from.root, abs) {
-			info.root = filepath.Dir(abs)
-		}
 	} else {
 		abs = filepath.Join(from.dir, module)
 		if !within(from.root, abs) {
 			return "", "", info, loadErrorf("load(%q): path escapes the script folder %s; use an absolute path to load files outside it", module, from.root)
 		}
-		info.root = from.root
 	}
-	info.dir = filepath.Dir(abs)
-	return abs, displayName(abs), info, nil
+	target := from.dir + string(filepath.Separator) + module // not Join: ".." must apply after links
+	if filepath.IsAbs(module) {
+		target = module
+	}
+	real, err := realPath(target)
+	if err != nil {
+		return "", "", info, loadErrorf("load(%q): %v", module, err)
+	}
+	root, err := realPath(from.root)
+	if err != nil {
+		root = from.root
+	}
+	info.root = root
+	if !within(root, real) {
+		if !filepath.IsAbs(module) {
+			return "", "", info, loadErrorf("load(%q): the path leads out of the script folder %s through a symbolic link (to %s); use an absolute path to load files outside it", module, from.root, real)
+		}
+		info.root = filepath.Dir(real)
+	}
+	info.dir = filepath.Dir(real)
+	return real, displayName(abs), info, nil
 }
+
+// realPath is the absolute path p leads to, links resolved.
+func realPath(p string) (string, error) { return sandbox.Resolve(p) }
 
 // resolveStdlib resolves rel against dir inside the stdlib FS.
 func resolveStdlib(module, dir, rel string) (key, name string, info fileInfo, err error) {

@@ -50,6 +50,7 @@ func rewriteStmt(s syntax.Stmt) {
 		// sub-expressions such as a[i == 0] are rewritten.
 		s.LHS = rewriteExpr(s.LHS)
 		s.RHS = rewriteExpr(s.RHS)
+		guardAugmented(s) // budget.go
 	case *syntax.DefStmt:
 		rewriteParams(s.Params)
 		rewriteStmts(s.Body)
@@ -111,7 +112,7 @@ func rewriteExpr(e syntax.Expr) syntax.Expr {
 			// "%.3f" % x: Python's printf-style formatting (pyformat.go).
 			return hiddenCall(percentName, e.OpPos, e.X, e.Y)
 		}
-		return e
+		return guardBinary(e) // budget.go
 	case *syntax.UnaryExpr:
 		if e.Op == syntax.NOT {
 			e.X = rewriteCond(e.X)
@@ -140,7 +141,7 @@ func rewriteExpr(e syntax.Expr) syntax.Expr {
 			}
 			e.Args[i] = rewriteExpr(a) // positional, *args, **kwargs
 		}
-		return e
+		return guardCall(e) // budget.go
 	case *syntax.CondExpr:
 		e.Cond = rewriteCond(e.Cond)
 		e.True = rewriteExpr(e.True)

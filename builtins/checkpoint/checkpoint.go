@@ -27,6 +27,7 @@ import (
 	"github.com/dadash/dadash/builtins/torch"
 	"github.com/dadash/dadash/builtins/torch/aten"
 	"github.com/dadash/dadash/builtins/torch/safetensors"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -172,6 +173,9 @@ func fnSave(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err != nil {
 		return nil, err
 	}
+	if err := sandbox.Write(thread, b.Name(), path); err != nil {
+		return nil, err
+	}
 	if len(objects) == 0 {
 		return nil, fmt.Errorf("%s: nothing to save; pass what to save as keywords: %s(path, model = model, optimizer = opt, epoch = epoch)", b.Name(), b.Name())
 	}
@@ -279,6 +283,9 @@ func fnLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err != nil {
 		return nil, err
 	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
+		return nil, err
+	}
 	if len(rest) > 0 {
 		return nil, fmt.Errorf("%s: unexpected keyword argument %q (to load state into objects use checkpoint.restore(path, %s = ...))", b.Name(), string(rest[0][0].(starlark.String)), string(rest[0][0].(starlark.String)))
 	}
@@ -292,6 +299,9 @@ func fnLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 func fnRestore(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	path, opts, objects, err := pathArg(b.Name(), args, kwargs, "map_location")
 	if err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
 		return nil, err
 	}
 	if len(objects) == 0 {

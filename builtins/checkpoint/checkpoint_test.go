@@ -2,9 +2,12 @@ package checkpoint
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,54 +67,104 @@ func checkIntact(t *testing.T, path string, n int) int {
 }
 
 // TestCrashChild is the writer that TestCrashDuringSave kills: it saves
-// epochs 2, 3, ... to the same path until it is killed.
+// epochs first, first+1, ... to the same path until it is killed (or n times).
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv("DADASH_CHECKPOINT_CRASH_PATH")
 	if path == "" {
 		t.Skip("run by TestCrashDuringSave")
 	}
-	for epoch := 2; ; epoch++ {
+	n, _ := strconv.Atoi(os.Getenv("DADASH_CHECKPOINT_CRASH_N"))
+	first, _ := strconv.Atoi(os.Getenv("DADASH_CHECKPOINT_CRASH_FIRST"))
+	for epoch := first; n == 0 || epoch < first+n; epoch++ {
 		saveTensors(t, path, epoch, crashElems)
 	}
 }
 
 const crashElems = 8 << 20 // 32 MiB of float32: long enough to kill mid-write
 
-// TestCrashDuringSave kills a process while it writes a checkpoint over an
-// existing one, and checks that the path still holds a whole checkpoint
-// (the old one, or a newer complete one), never a torn file.
+func crashChild(t *testing.T, path string, first, n int) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
+	cmd.Env = append(os.Environ(), "DADASH_CHECKPOINT_CRASH_PATH="+path,
+		"DADASH_CHECKPOINT_CRASH_FIRST="+strconv.Itoa(first), "DADASH_CHECKPOINT_CRASH_N="+strconv.Itoa(n))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// TestCrashDuringSave kills a process (kill -9) while it writes a
+// checkpoint over an existing one, 20 times at varying points of the
+// write, and checks that the path always holds a whole checkpoint (the old
+// one, or a newer complete one), never a torn file; and that the next run
+// saving into the folder removes the killed writers' temporary files.
 func TestCrashDuringSave(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes about 100 MB")
+		t.Skip("writes about 1 GB")
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ck.safetensors")
 	saveTensors(t, path, 1, crashElems)
-	for round := 0; round < 3; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
-		cmd.Env = append(os.Environ(), "DADASH_CHECKPOINT_CRASH_PATH="+path)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Kill the writer once its temporary file has some data in it.
+	tmpGlob := filepath.Join(dir, ".ck.safetensors.tmp*")
+	rng := rand.New(rand.NewPCG(1, 2))
+	orphans := 0
+	for round := 0; round < 20; round++ {
+		before, _ := filepath.Glob(tmpGlob)          // the previous round's orphan
+		cmd := crashChild(t, path, 100*(round+1), 0) // epochs 100, 101, ... in round 0
+		// Kill the writer once its own temporary file exists, after a
+		// delay that puts some kills early in a write and some late.
 		deadline := time.Now().Add(60 * time.Second)
-		for time.Now().Before(deadline) {
-			tmps, _ := filepath.Glob(filepath.Join(dir, ".ck.safetensors.tmp*"))
-			if len(tmps) > 0 {
-				if st, err := os.Stat(tmps[0]); err == nil && st.Size() > 0 {
-					break
-				}
+		for started := false; !started && time.Now().Before(deadline); {
+			tmps, _ := filepath.Glob(tmpGlob)
+			for _, tmp := range tmps {
+				started = started || !slices.Contains(before, tmp)
 			}
 			time.Sleep(time.Millisecond)
 		}
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		cmd.Process.Kill()
 		cmd.Wait()
 		epoch := checkIntact(t, path, crashElems)
-		tmps, _ := filepath.Glob(filepath.Join(dir, ".ck.safetensors.tmp*"))
-		t.Logf("round %d: the path holds epoch %d; %d partial temporary file(s) left by the killed writer", round, epoch, len(tmps))
-		for _, tmp := range tmps {
-			os.Remove(tmp)
-		}
+		tmps, _ := filepath.Glob(tmpGlob)
+		orphans += len(tmps)
+		// A new writer removes the previous killed one's file when it
+		// first saves, so at most one orphan is ever there.
+		t.Logf("round %d: the path holds epoch %d; %d temporary file(s) left", round, epoch, len(tmps))
+	}
+	if orphans == 0 {
+		t.Fatal("no kill landed during a write")
+	}
+	// The next run: its first save into the folder removes the orphans.
+	cmd := crashChild(t, path, 9999, 1)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	checkIntact(t, path, crashElems)
+	if tmps, _ := filepath.Glob(tmpGlob); len(tmps) != 0 {
+		t.Fatalf("%d orphans left after the next run saved: %v", len(tmps), tmps)
+	}
+}
+
+// TestConcurrentSaves: two processes save the same checkpoint at once,
+// each several times; both finish, and the file is one whole save (the
+// last rename wins).
+func TestConcurrentSaves(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes about 600 MB")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ck.safetensors")
+	a, b := crashChild(t, path, 100, 5), crashChild(t, path, 200, 5)
+	if err := a.Wait(); err != nil {
+		t.Fatalf("first writer: %v", err)
+	}
+	if err := b.Wait(); err != nil {
+		t.Fatalf("second writer: %v", err)
+	}
+	if epoch := checkIntact(t, path, crashElems); epoch != 104 && epoch != 204 {
+		t.Errorf("the checkpoint holds epoch %d, not the last save of either writer", epoch)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".ck.safetensors.tmp*")); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
 	}
 }
 

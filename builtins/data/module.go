@@ -14,6 +14,7 @@ import (
 
 	"github.com/dadash/dadash/builtins/data/imgproc"
 	"github.com/dadash/dadash/builtins/torch"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -210,6 +211,9 @@ func datasetFn(qual, name string, load func(string) (string, []split, error)) fu
 		if err := starlark.UnpackArgs(qual, args, kwargs, "source_path", &source, "split?", &sp, "transform?", &tv); err != nil {
 			return nil, err
 		}
+		if err := sandbox.Read(thread, qual, source); err != nil {
+			return nil, err
+		}
 		tr, err := transformArg(qual, tv)
 		if err != nil {
 			return nil, err
@@ -217,6 +221,11 @@ func datasetFn(qual, name string, load func(string) (string, []split, error)) fu
 		root, splits, err := load(source)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", qual, err)
+		}
+		for _, s := range splits {
+			if err := sandbox.Listed(thread, qual, root, s.paths); err != nil {
+				return nil, err
+			}
 		}
 		return newGroup(thread, name, root, splits, tr).pick(qual, sp)
 	}
@@ -226,6 +235,9 @@ func fnImageFolder(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	var root string
 	var tv starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "root", &root, "transform?", &tv); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), root); err != nil {
 		return nil, err
 	}
 	tr, err := transformArg(b.Name(), tv)
@@ -245,6 +257,11 @@ func fnFashionMNIST(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 	var cv, tv starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "root?", &root, "split?", &sp, "classes?", &cv, "file?", &file, "transform?", &tv); err != nil {
 		return nil, err
+	}
+	if root != DefaultFashionMNIST { // Debian's copy is public data, readable by any run
+		if err := sandbox.Read(thread, b.Name(), root); err != nil {
+			return nil, err
+		}
 	}
 	tr, err := transformArg(b.Name(), tv)
 	if err != nil {
@@ -301,6 +318,9 @@ func fnMakeSynthetic(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "root", &root, "layout?", &layout, "classes?", &classes, "per_class?", &per, "size?", &sizeV, "seed?", &seed); err != nil {
 		return nil, err
 	}
+	if err := sandbox.Write(thread, b.Name(), root); err != nil {
+		return nil, err
+	}
 	w, h := 64, 48
 	if sizeV != nil && sizeV != starlark.None {
 		p, err := pairArg(b.Name(), "size", sizeV)
@@ -350,6 +370,9 @@ func fnReadImage(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	}
 	maxPixels, err := maxPixelsArg(b.Name(), mpV)
 	if err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(path)

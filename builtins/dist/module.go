@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -54,6 +55,7 @@ func init() {
 		"is_available":             lang.Func("dist.is_available", "dist.is_available(): True: this dadash has torch.distributed (Gloo; NCCL in CUDA builds).", fnIsAvailable),
 		"is_gloo_available":        lang.Func("dist.is_gloo_available", "dist.is_gloo_available(): whether the Gloo backend (CPU) is built in.", fnBackendAvailable(glooBuilt)),
 		"is_nccl_available":        lang.Func("dist.is_nccl_available", "dist.is_nccl_available(): whether the NCCL backend (CUDA) is built in: it needs a CUDA libtorch and NCCL's headers at build time.", fnBackendAvailable(ncclBuilt)),
+		"launched":                 lang.Func("dist.launched", "dist.launched(): whether a launcher started this process as one of several (WORLD_SIZE and RANK set, as dadash run, torchrun and Kubernetes do, or SLURM_NTASKS > 1 under srun): the recipes then call init_process_group themselves. Reads the environment in Go, so it works under --sandbox.", fnLaunched),
 		"is_torchelastic_launched": lang.Func("dist.is_torchelastic_launched", "dist.is_torchelastic_launched(): whether this process was started by a launcher that set the rendezvous environment (TORCHELASTIC_RUN_ID, or dadash run's DADASH_LAUNCHED).", fnIsLaunched),
 		"init_process_group":       lang.Func("dist.init_process_group", docInit, fnInit),
 		"destroy_process_group":    lang.Func("dist.destroy_process_group", "dist.destroy_process_group(): leaves the process group (and frees DistributedDataParallel's reducers); init_process_group may be called again.", fnDestroy),
@@ -133,6 +135,18 @@ func fnIsLaunched(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, err
 	}
 	return starlark.Bool(os.Getenv("TORCHELASTIC_RUN_ID") != "" || os.Getenv("DADASH_LAUNCHED") != ""), nil
+}
+
+func fnLaunched(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	many := func(v string) bool {
+		n, err := strconv.Atoi(v)
+		return err == nil && n > 1
+	}
+	torchrun := os.Getenv("RANK") != "" && many(os.Getenv("WORLD_SIZE"))
+	return starlark.Bool(torchrun || many(os.Getenv("SLURM_NTASKS"))), nil
 }
 
 // seconds reads a timeout: a number of seconds or a time.duration.

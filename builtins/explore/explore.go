@@ -25,6 +25,7 @@ import (
 	"github.com/dadash/dadash/internal/page"
 	"github.com/dadash/dadash/internal/page/embview"
 	"github.com/dadash/dadash/internal/progress"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -69,6 +70,9 @@ func fnShow(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			}
 		}
 		showMu.Unlock()
+	}
+	if err := sandbox.Write(thread, b.Name(), path); err != nil {
+		return nil, err
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {

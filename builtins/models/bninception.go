@@ -280,7 +280,7 @@ match (model.pretrained_keys holds (missing_keys, unexpected_keys)); strict=True
 an error. Returns a module whose output is (embedding, features).`
 
 func fnBNInception(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ma, err := parseModelArgs(b.Name(), args, kwargs, 512)
+	ma, err := parseModelArgs(thread, b.Name(), args, kwargs, 512)
 	if err != nil {
 		return nil, err
 	}

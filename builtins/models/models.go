@@ -19,6 +19,7 @@ import (
 	"github.com/dadash/dadash/builtins/nn"
 	"github.com/dadash/dadash/builtins/torch"
 	"github.com/dadash/dadash/builtins/torch/aten"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -167,7 +168,7 @@ type modelArgs struct {
 	strict     bool
 }
 
-func parseModelArgs(fn string, args starlark.Tuple, kwargs []starlark.Tuple, defaultEmbed int64, extra ...any) (*modelArgs, error) {
+func parseModelArgs(thread *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple, defaultEmbed int64, extra ...any) (*modelArgs, error) {
 	ma := &modelArgs{head: Head{Pooling: "avg", EmbedDim: defaultEmbed}}
 	var pretrained starlark.Value = starlark.None
 	embed := int(defaultEmbed)
@@ -182,6 +183,9 @@ func parseModelArgs(fn string, args starlark.Tuple, kwargs []starlark.Tuple, def
 	switch p := pretrained.(type) {
 	case starlark.String:
 		ma.pretrained = string(p)
+		if err := sandbox.Read(thread, fn, ma.pretrained); err != nil {
+			return nil, err
+		}
 	case starlark.NoneType:
 	case starlark.Bool:
 		if p {
@@ -300,12 +304,15 @@ func fnLoadTorchScript(thread *starlark.Thread, b *starlark.Builtin, args starla
 		}
 		path, args = string(p), args[1:]
 	}
-	ma, err := parseModelArgs(b.Name(), args, kwargs, 512, "path?", &path, "input_size?", &inputSize)
+	ma, err := parseModelArgs(thread, b.Name(), args, kwargs, 512, "path?", &path, "input_size?", &inputSize)
 	if err != nil {
 		return nil, err
 	}
 	if path == "" {
 		return nil, fmt.Errorf("%s: missing the path of a torch.jit.save file", b.Name())
+	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
+		return nil, err
 	}
 	j, err := aten.JITLoad(path)
 	if err != nil {

@@ -218,7 +218,7 @@ func resnetTrunk(thread *starlark.Thread, m *nn.Module, x aten.Tensor) (aten.Ten
 
 func resnetFn(name string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		ma, err := parseModelArgs(b.Name(), args, kwargs, 512)
+		ma, err := parseModelArgs(thread, b.Name(), args, kwargs, 512)
 		if err != nil {
 			return nil, err
 		}
@@ -302,7 +302,7 @@ first two), then the embedding head as for the ResNets. Returns (embedding, feat
 
 func fnSmallCNN(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	inCh, width := 1, 32
-	ma, err := parseModelArgs(b.Name(), args, kwargs, 64, "in_channels?", &inCh, "width?", &width)
+	ma, err := parseModelArgs(thread, b.Name(), args, kwargs, 64, "in_channels?", &inCh, "width?", &width)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/dadash/dadash/builtins/torch/aten"
 	"github.com/dadash/dadash/builtins/torch/ptfile"
 	"github.com/dadash/dadash/builtins/torch/safetensors"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -187,6 +188,9 @@ func fnLoadWeights(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "model", &m, "path", &path, "strict?", &strict); err != nil {
 		return nil, err
 	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
+		return nil, err
+	}
 	res, err := LoadWeights(m, path, strict)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
@@ -204,6 +208,9 @@ func fnLoadWeights(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 func fnReadWeights(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
 		return nil, err
 	}
 	file, err := ReadWeights(path)

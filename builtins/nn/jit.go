@@ -8,6 +8,8 @@ import (
 
 	"github.com/dadash/dadash/builtins/torch"
 	"github.com/dadash/dadash/builtins/torch/aten"
+	"github.com/dadash/dadash/internal/atomicfile"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -75,7 +77,10 @@ func NewScriptModule(j *aten.JIT, origin string) (*Module, error) {
 			if err := starlark.UnpackArgs("save", args, kwargs, "path", &path); err != nil {
 				return nil, err
 			}
-			return starlark.None, j.Save(path)
+			if err := sandbox.Write(thread, b.Name(), path); err != nil {
+				return nil, err
+			}
+			return starlark.None, atomicfile.WritePath(path, j.Save)
 		})
 	m.ExtraRepr = func(m *Module) string { return "original_name=" + origin }
 	return m, nil
@@ -126,6 +131,9 @@ parameters as self.<name>, e.g.
 func jLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "f", &path); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
 		return nil, err
 	}
 	j, err := aten.JITLoad(path)

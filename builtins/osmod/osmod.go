@@ -1,6 +1,8 @@
 // Package osmod is the `os` module of dadash scripts: the file-system
 // calls a training script needs (folders for its outputs, atomic text files
-// for logs), with Python's names where Python has them.
+// for logs), with Python's names where Python has them. Under --sandbox
+// each call checks its path against the run's roots (internal/sandbox) and
+// getenv is refused.
 package osmod
 
 import (
@@ -15,6 +17,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/dadash/dadash/internal/atomicfile"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -68,6 +71,9 @@ func makedirs(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "name", &p, "exist_ok?", &existOK); err != nil {
 		return nil, err
 	}
+	if err := sandbox.Write(thread, b.Name(), p); err != nil {
+		return nil, err
+	}
 	if st, err := os.Stat(p); err == nil {
 		if !st.IsDir() {
 			return nil, fmt.Errorf("%s: %s exists and is not a folder", b.Name(), p)
@@ -86,6 +92,9 @@ func makedirs(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 func listdir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	p := "."
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path?", &p); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), p); err != nil {
 		return nil, err
 	}
 	ents, err := os.ReadDir(p)
@@ -107,6 +116,9 @@ func listdir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 func remove(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	p, err := path1(b, args, kwargs)
 	if err != nil {
+		return nil, err
+	}
+	if err := sandbox.Write(thread, b.Name(), p); err != nil {
 		return nil, err
 	}
 	if err := os.Remove(p); err != nil {
@@ -132,6 +144,9 @@ func getenv(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "key", &key, "default?", &def); err != nil {
 		return nil, err
 	}
+	if err := sandbox.Env(thread, b.Name()); err != nil {
+		return nil, err
+	}
 	if v, ok := os.LookupEnv(key); ok {
 		return starlark.String(v), nil
 	}
@@ -141,6 +156,9 @@ func getenv(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 func readText(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	p, err := path1(b, args, kwargs)
 	if err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), p); err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(p)
@@ -153,6 +171,9 @@ func readText(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 func writeText(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var p, text string
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path", &p, "text", &text); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Write(thread, b.Name(), p); err != nil {
 		return nil, err
 	}
 	if err := atomicfile.Write(p, func(w io.Writer) error { _, err := io.WriteString(w, text); return err }); err != nil {
@@ -185,9 +206,12 @@ func join(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	return starlark.String(out), nil
 }
 
-func statWith(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, test func(os.FileInfo) bool) (starlark.Value, error) {
+func statWith(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, test func(os.FileInfo) bool) (starlark.Value, error) {
 	p, err := path1(b, args, kwargs)
 	if err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), p); err != nil {
 		return nil, err
 	}
 	st, err := os.Stat(p)
@@ -195,15 +219,15 @@ func statWith(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple,
 }
 
 func exists(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return statWith(b, args, kwargs, func(os.FileInfo) bool { return true })
+	return statWith(thread, b, args, kwargs, func(os.FileInfo) bool { return true })
 }
 
 func isdir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return statWith(b, args, kwargs, func(st os.FileInfo) bool { return st.IsDir() })
+	return statWith(thread, b, args, kwargs, func(st os.FileInfo) bool { return st.IsDir() })
 }
 
 func isfile(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return statWith(b, args, kwargs, func(st os.FileInfo) bool { return st.Mode().IsRegular() })
+	return statWith(thread, b, args, kwargs, func(st os.FileInfo) bool { return st.Mode().IsRegular() })
 }
 
 func dirname(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -7,6 +7,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/dadash/dadash/internal/page"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -99,6 +100,9 @@ func (c *Chart) Attr(name string) (starlark.Value, error) {
 func (c *Chart) save(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Write(thread, b.Name(), path); err != nil {
 		return nil, err
 	}
 	if err := c.Save(path); err != nil {

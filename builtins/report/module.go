@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	startime "go.starlark.net/lib/time"
@@ -13,6 +14,7 @@ import (
 	"github.com/dadash/dadash/builtins/plot"
 	"github.com/dadash/dadash/internal/page"
 	"github.com/dadash/dadash/internal/page/embview"
+	"github.com/dadash/dadash/internal/sandbox"
 	"github.com/dadash/dadash/lang"
 )
 
@@ -68,6 +70,9 @@ func fnOpen(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	}
 	if !(elapsed >= 0) {
 		return nil, fmt.Errorf("%s: elapsed must be seconds >= 0, got %g", b.Name(), elapsed)
+	}
+	if err := sandbox.Write(thread, b.Name(), path); err != nil {
+		return nil, err
 	}
 	t := path
 	if !isNone(title) {
@@ -185,6 +190,9 @@ func (v *Value) Attr(name string) (starlark.Value, error) {
 		return nil, nil
 	}
 	return starlark.NewBuiltin("Report."+name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if err := checkImageFile(thread, name, b, args, kwargs); err != nil {
+			return nil, err
+		}
 		if err := m.fn(v.r, b, args, kwargs); err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Name(), err)
 		}
@@ -485,6 +493,18 @@ const docImage = `r.image(src, caption="", width=None): appends an image, inline
 image file (PNG, JPEG, GIF, WebP, SVG), a data URI, bytes of an encoded image, or an image
 as numbers: a tensor or list of shape (H, W), (C, H, W) or (H, W, C) (values in [0, 1] or
 [0, 255]; other ranges are stretched). width in pixels.`
+
+// checkImageFile is the --sandbox check of r.image(path): the file it reads.
+func checkImageFile(thread *starlark.Thread, method string, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) error {
+	var src, caption, width starlark.Value
+	if method != "image" || starlark.UnpackArgs(b.Name(), args, kwargs, "src", &src, "caption?", &caption, "width?", &width) != nil {
+		return nil // mImage reports bad arguments
+	}
+	if s, ok := src.(starlark.String); ok && !strings.HasPrefix(string(s), "data:") {
+		return sandbox.Read(thread, b.Name(), string(s))
+	}
+	return nil
+}
 
 func mImage(r *Report, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) error {
 	var src starlark.Value

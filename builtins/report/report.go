@@ -62,15 +62,9 @@ func open(path, title string, elapsed time.Duration, held bool) (*Report, error)
 			return nil, fmt.Errorf("report: %w", err)
 		}
 	}
-	// A run killed while writing leaves its temporary file (atomicfile
-	// names them .<name>.tmp*); a new run on the same page removes them.
-	if entries, err := os.ReadDir(filepath.Dir(path)); err == nil {
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), "."+filepath.Base(path)+".tmp") {
-				os.Remove(filepath.Join(filepath.Dir(path), e.Name()))
-			}
-		}
-	}
+	// Temporary files of a killed run are removed by atomicfile when this
+	// process first writes into the folder; those of a live process (two
+	// runs writing one page) stay, so both runs finish.
 	r := &Report{path: path, title: title, started: firstOpened(path, elapsed), held: held, anchors: map[string]bool{}}
 	if err := r.write(); err != nil {
 		return nil, err

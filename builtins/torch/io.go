@@ -6,7 +6,6 @@ import (
 	"github.com/dadash/dadash/lang"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"unsafe"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/dadash/dadash/builtins/torch/npy"
 	"github.com/dadash/dadash/builtins/torch/ptfile"
 	"github.com/dadash/dadash/builtins/torch/safetensors"
+	"github.com/dadash/dadash/internal/atomicfile"
+	"github.com/dadash/dadash/internal/sandbox"
 )
 
 const docSave = `torch.save(obj, path)
@@ -71,6 +72,9 @@ func fnSave(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "obj", &obj, "f", &path); err != nil {
 		return nil, err
 	}
+	if err := sandbox.Write(thread, b.Name(), path); err != nil {
+		return nil, err
+	}
 	if strings.HasSuffix(path, ".npy") {
 		t, ok := obj.(*Tensor)
 		if !ok {
@@ -124,6 +128,9 @@ func fnLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	var path string
 	var loc starlark.Value = starlark.None
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "f", &path, "map_location?", &loc); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
 		return nil, err
 	}
 	device := ""
@@ -261,12 +268,18 @@ func fnSaveNpy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "tensor", &t, "path", &path); err != nil {
 		return nil, err
 	}
+	if err := sandbox.Write(thread, b.Name(), path); err != nil {
+		return nil, err
+	}
 	return starlark.None, saveNpy(b.Name(), t.t, path)
 }
 
 func fnLoadNpy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
 	if err := lang.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	if err := sandbox.Read(thread, b.Name(), path); err != nil {
 		return nil, err
 	}
 	t, err := loadNpy(path)
@@ -317,21 +330,7 @@ func savePickle(fn string, obj starlark.Value, path string) error {
 		}
 		items = append(items, aten.Named{Name: string(k), Tensor: t.t})
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("%s: %w", fn, err)
-	}
-	tmp.Close()
-	if err := aten.PickleSave(tmp.Name(), items); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("%s: %w", fn, err)
-	}
-	if f, err := os.Open(tmp.Name()); err == nil {
-		f.Sync()
-		f.Close()
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WritePath(path, func(tmp string) error { return aten.PickleSave(tmp, items) }); err != nil {
 		return fmt.Errorf("%s: %w", fn, err)
 	}
 	return nil

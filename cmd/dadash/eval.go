@@ -73,6 +73,7 @@ func (c *cli) evalCommand(args []string) int {
 	fs.BoolVar(&o.asJSON, "json", false, "")
 	fs.BoolVar(&o.help, "help", false, "")
 	fs.BoolVar(&o.help, "h", false, "")
+	c.rootArgs = args // --sandbox: the files named here may be read
 	if err := fs.Parse(args); err != nil {
 		return c.fail(usagef("eval: %v (see dadash eval --help)", err))
 	}

@@ -69,6 +69,8 @@ type cli struct {
 	threads    int      // --threads N; 0: the modules' default (env, else all cores)
 	program    string   // -c PROGRAM
 	hasProgram bool
+
+	limits // --sandbox, --allow-read/--allow-write, --max-steps, --max-memory (sandbox.go)
 }
 
 var errHelp = errors.New("help requested")
@@ -143,6 +145,19 @@ func (c *cli) parseFlags(args []string, allowProgram bool) ([]string, error) {
 				return nil, usagef("--threads %s: want a positive number of threads", v)
 			}
 			c.threads = n
+		case c.limitFlag(name):
+			v := ""
+			if limitTakesValue(name) {
+				var err error
+				if v, err = takeValue(); err != nil {
+					return nil, err
+				}
+			} else {
+				args = args[1:]
+			}
+			if err := c.setLimit(name, v); err != nil {
+				return nil, err
+			}
 		case name == "c" && allowProgram && !strings.HasPrefix(a, "--"):
 			v, err := takeValue()
 			if err != nil {
@@ -217,7 +232,7 @@ func (c *cli) host() (*interp.Host, error) { return c.hostWith(nil) }
 // hostWith is host with extra predeclared names (a subcommand's hooks).
 func (c *cli) hostWith(extra starlark.StringDict) (*interp.Host, error) {
 	lang.SetThreads(c.threads)
-	return interp.New(interp.Options{
+	opts := interp.Options{
 		Stdout:        c.stdout,
 		Stderr:        c.stderr,
 		Overrides:     c.sets,
@@ -226,7 +241,9 @@ func (c *cli) hostWith(extra starlark.StringDict) (*interp.Host, error) {
 		Stdlib:        stdlib.FS,
 		HandleSignals: true,
 		Predeclared:   extra,
-	})
+	}
+	c.applyLimits(&opts)
+	return interp.New(opts)
 }
 
 func (c *cli) runScript(args []string) int {
@@ -247,6 +264,7 @@ func (c *cli) runScript(args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
+	c.rootArgs = rest
 	h, err := c.host()
 	if err != nil {
 		return c.fail(err)
@@ -259,6 +277,7 @@ func (c *cli) runProgram(args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
+	c.rootArgs = rest
 	h, err := c.host()
 	if err != nil {
 		return c.fail(err)
@@ -371,6 +390,17 @@ Flags:
                     accepted after the script
   --threads N       CPU threads for tensor maths (default: $DADASH_NUM_THREADS,
                     else $OMP_NUM_THREADS, else all %d cores)
+  --sandbox         confine the script: it reads only its own folder, --allow-read
+                    folders and the data the command line names (source_path,
+                    weights, resume, test_path), writes only --allow-write folders
+                    and save_path, and sees no environment variables (README)
+  --allow-read DIR, --allow-write DIR
+                    more folders (or files) a --sandbox run may read or write;
+                    repeatable
+  --max-steps N     stop a script after N Starlark execution steps (default: no
+                    limit, %d with --sandbox; 0: no limit)
+  --max-memory SIZE budget of script values (e.g. 512M, 8G; default %s: a quarter
+                    of memory, at most 4G); tensors are outside it
   -h, --help        print this help
 
 Arguments after the script go to its args list, except --set key=value
@@ -389,13 +419,13 @@ func (c *cli) usage(w io.Writer) {
 		cmd := commands[n]
 		fmt.Fprintf(&b, "  %-28s %s\n", strings.TrimSpace(cmd.name+" "+cmd.args), cmd.summary)
 	}
-	fmt.Fprintf(w, usageText, b.String(), runtime.NumCPU())
+	fmt.Fprintf(w, usageText, b.String(), runtime.NumCPU(), sandboxSteps, sizeFlag(interp.DefaultMaxMemory()))
 }
 
 func (c *cli) commandUsage(w io.Writer, cmd *command) {
 	fmt.Fprintf(w, "usage: dadash %s\n\n%s.\n", strings.TrimSpace(cmd.name+" "+cmd.args), strings.ToUpper(cmd.summary[:1])+cmd.summary[1:])
 	if cmd.name == "run" {
-		fmt.Fprint(w, "\nFlags before FILE: --set key=value, --threads N (see dadash --help).\nAfter FILE, --set key=value and --name value are settings, --help describes the script; other words go to args.\n")
+		fmt.Fprint(w, "\nFlags before FILE: --set key=value, --threads N, --sandbox, --allow-read DIR,\n--allow-write DIR, --max-steps N, --max-memory SIZE (see dadash --help).\nAfter FILE, --set key=value and --name value are settings, --help describes the script; other words go to args.\n")
 		fmt.Fprint(w, "Data-parallel training: dadash run --nproc_per_node N FILE.star starts N processes\n(dadash run --nproc_per_node N --help for the launcher's flags).\n")
 	}
 }
