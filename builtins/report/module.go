@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 
 	"github.com/dadash/dadash/builtins/plot"
 	"github.com/dadash/dadash/builtins/report/embview"
@@ -15,10 +14,10 @@ import (
 )
 
 // Module is the report module value.
-var Module = &starlarkstruct.Module{Name: "report", Members: starlark.StringDict{
+var Module = lang.NewNamespace("report", docModule, starlark.StringDict{
 	"open":     lang.Func("report.open", docOpen, fnOpen),
 	"progress": lang.Func("report.progress", docProgress, fnProgress),
-}}
+}, nil)
 
 func init() {
 	lang.Register(lang.Module{Name: "report", Value: Module, Doc: docModule})
@@ -132,12 +131,12 @@ func (v *Value) Attr(name string) (starlark.Value, error) {
 	if !ok {
 		return nil, nil
 	}
-	return starlark.NewBuiltin("Report."+name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return starlark.NewBuiltin("Report."+name, lang.Safe(func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		if err := m.fn(v.r, b, args, kwargs); err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Name(), err)
 		}
 		return starlark.None, nil
-	}).BindReceiver(v), nil
+	})).BindReceiver(v), nil
 }
 
 const docHeading = `r.heading(text, level=2): a section heading (levels 2 to 4; headings of levels 2
