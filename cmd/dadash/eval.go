@@ -205,7 +205,7 @@ func (c *cli) evalCheckpoint(path, source, dataset string, names []string, asJSO
 res = evaluate_checkpoint(%q, [%s], source_path = %s, dataset = %s)
 __eval_result__(res)
 `, path, strings.Join(quoted, ", "), starStr(source), starStr(dataset))
-	if code := c.fail(h.RunString(context.Background(), "<eval>", src, nil)); code != exitOK {
+	if code := c.fail(h.RunGenerated(context.Background(), "<eval>", src)); code != exitOK {
 		return code
 	}
 	return c.printPairs(pairs, asJSON)
