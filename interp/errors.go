@@ -8,7 +8,6 @@ import (
 	"github.com/dadash/dadash/lang"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 )
 
@@ -29,18 +28,38 @@ type InternalError struct {
 }
 
 func (e *InternalError) Error() string {
-	return fmt.Sprintf("internal error: %v (this is a bug in dadash or one of its modules; please report it)", e.Value)
+	return fmt.Sprintf("internal error: %v (this is a bug in dadash; please report it with this message)", e.Value)
 }
+
+// generatedError is the error of a RunGenerated run: file is dadash's own
+// code, which messages never show.
+type generatedError struct {
+	err  error
+	file string
+}
+
+func (e *generatedError) Error() string { return e.err.Error() }
+func (e *generatedError) Unwrap() error { return e.err }
 
 // cancelledPrefix is how the interpreter reports thread.Cancel(reason).
 const cancelledPrefix = "Starlark computation cancelled: "
 
-// FormatError renders an error of a run for the terminal: the position
-// and message first ("file:line:col: message"), then the Starlark
-// traceback. It never shows Go stack traces.
+// FormatError renders an error of a run for the terminal, once and in one
+// style: "file:line:col: module.function: what went wrong", then the
+// traceback of the script's frames. The position is the innermost line of
+// the script; a builtin's error is named by the builtin. The frames of the
+// standard library appear only when the error happened inside it, and an
+// error the library raises with fail() (a message about its caller's
+// input) is placed at the script line that called into the library.
+// Generated code (RunGenerated) and Go stack traces never appear.
 func FormatError(err error) string {
 	if err == nil {
 		return ""
+	}
+	hidden := map[string]bool{}
+	var ge *generatedError
+	if errors.As(err, &ge) {
+		hidden[ge.file] = true
 	}
 	var ie *InterruptedError
 	if errors.As(err, &ie) {
@@ -48,8 +67,11 @@ func FormatError(err error) string {
 		if ev == nil {
 			return "interrupted"
 		}
-		stack := visibleStack(ev.CallStack)
-		return fmt.Sprintf("%s: interrupted\n%s", topPosition(stack), strings.TrimRight(stack.String(), "\n"))
+		code := codeFrames(ev.CallStack, hidden)
+		if len(code) == 0 {
+			return "interrupted"
+		}
+		return code[len(code)-1].Pos.String() + ": interrupted\n" + traceback(code)
 	}
 
 	ev := innermostEval(err)
@@ -70,7 +92,10 @@ func FormatError(err error) string {
 		if ev == nil {
 			return head
 		}
-		return head + "\n" + backtrace(ev.Msg, ev.CallStack)
+		if code := codeFrames(ev.CallStack, hidden); len(code) > 0 {
+			return head + "\n" + traceback(code)
+		}
+		return head
 	case ev == nil:
 		return err.Error()
 	}
@@ -82,14 +107,132 @@ func FormatError(err error) string {
 	// An iterator (a data loader) can only end a loop with an error by
 	// cancelling the thread with it; show that error as the error it is.
 	msg = strings.TrimPrefix(msg, cancelledPrefix)
-	stack := visibleStack(ev.CallStack)
-	return topPosition(stack) + ": " + msg + "\n" + backtrace(msg, stack)
+	var pe *lang.PanicError
+	return describe(msg, ev.CallStack, hidden, errors.As(err, &pe))
 }
 
-// backtrace is Starlark's traceback without the hidden operator frames;
-// its last line repeats the message and names the failing builtin.
-func backtrace(msg string, stack starlark.CallStack) string {
-	return (&starlark.EvalError{Msg: msg, CallStack: visibleStack(stack)}).Backtrace()
+// describe is FormatError for a runtime error with its call stack; bug
+// says it is a Go panic in a builtin.
+func describe(msg string, stack starlark.CallStack, hidden map[string]bool, bug bool) string {
+	frames := visibleStack(stack)
+	fn := "" // the builtin that failed
+	if n := len(frames); n > 0 && frames[n-1].Pos.Filename() == builtinFile {
+		fn = frames[n-1].Name
+	}
+	code := codeFrames(frames, hidden)
+	inStdlib := len(code) > 0 && isStdlib(code[len(code)-1])
+	var pos starlark.CallFrame
+	var shown starlark.CallStack
+	switch {
+	case inStdlib && fn == "fail":
+		// The library's own message about its caller's input: at the
+		// script line that called the library, named by the function it
+		// called there.
+		msg = strings.TrimPrefix(msg, "fail: ")
+		k := len(code) - 1
+		for k >= 0 && isStdlib(code[k]) {
+			k--
+		}
+		if fn = code[k+1].Name; fn == "<toplevel>" {
+			fn = ""
+		}
+		if k >= 0 {
+			pos, shown = code[k], userFrames(code[:k+1])
+		}
+	case inStdlib && fn != "" && !bug && len(hidden) > 0 && allStdlib(code):
+		// A command's generated code called the library, which passed the
+		// user's input to a builtin that refused it: the user wrote none
+		// of the frames, so the message is all there is to say.
+	case inStdlib:
+		pos, shown = code[len(code)-1], code
+	case len(code) > 0:
+		pos, shown = code[len(code)-1], userFrames(code)
+	}
+	head := msg
+	if fn != "" && fn != "fail" && !lang.NamesFunc(msg, fn) {
+		head = fn + ": " + msg
+	}
+	head = destutter(head)
+	if pos.Name != "" {
+		head = pos.Pos.String() + ": " + head
+	}
+	if len(shown) == 0 {
+		return head
+	}
+	return head + "\n" + traceback(shown)
+}
+
+// builtinFile is the file name of a builtin's frame.
+const builtinFile = "<builtin>"
+
+// userFrames drops the standard library's frames.
+func userFrames(frames starlark.CallStack) starlark.CallStack {
+	var out starlark.CallStack
+	for _, fr := range frames {
+		if !isStdlib(fr) {
+			out = append(out, fr)
+		}
+	}
+	return out
+}
+
+func allStdlib(frames starlark.CallStack) bool {
+	for _, fr := range frames {
+		if !isStdlib(fr) {
+			return false
+		}
+	}
+	return true
+}
+
+func isStdlib(fr starlark.CallFrame) bool {
+	return strings.HasPrefix(fr.Pos.Filename(), stdlibPrefix)
+}
+
+// codeFrames are the frames of Starlark code: without builtins, the
+// hidden operator builtins and generated files.
+func codeFrames(stack starlark.CallStack, hidden map[string]bool) starlark.CallStack {
+	var out starlark.CallStack
+	for _, fr := range stack {
+		if f := fr.Pos.Filename(); f != builtinFile && !hidden[f] && !isHidden(fr.Name) {
+			out = append(out, fr)
+		}
+	}
+	return out
+}
+
+// traceback lists frames as Starlark does, outermost first, without the
+// final error line (the message is said once, in the first line).
+func traceback(frames starlark.CallStack) string {
+	var b strings.Builder
+	b.WriteString("Traceback (most recent call last):")
+	for _, fr := range frames {
+		fmt.Fprintf(&b, "\n  %s: in %s", fr.Pos, fr.Name)
+	}
+	return b.String()
+}
+
+// destutter drops a second "name: " (or libtorch's "name(): ") that
+// repeats the first: "nn.functional.max_pool2d: max_pool2d(): ..." reads
+// "nn.functional.max_pool2d: ...".
+func destutter(msg string) string {
+	first, rest, ok := strings.Cut(msg, ": ")
+	if !ok || strings.ContainsAny(first, " \n") {
+		return msg
+	}
+	for {
+		second, after, ok := strings.Cut(rest, ": ")
+		second = strings.TrimSuffix(second, "()") // libtorch's "fn(): " prefix
+		if !ok || strings.ContainsAny(second, " \n(") {
+			break
+		}
+		last := first[strings.LastIndexByte(first, '.')+1:]
+		if second != first && second != last && !strings.HasSuffix(first, "."+second) {
+			break
+		}
+		rest = after
+	}
+	return first + ": " + rest
 }
 
 // innermostEval returns the deepest EvalError in err's chain: a failing
@@ -115,16 +258,6 @@ func visibleStack(stack starlark.CallStack) starlark.CallStack {
 	return out
 }
 
-// topPosition is the innermost script position of a stack.
-func topPosition(stack starlark.CallStack) string {
-	for i := len(stack) - 1; i >= 0; i-- {
-		if stack[i].Pos.Filename() != "<builtin>" {
-			return stack[i].Pos.String()
-		}
-	}
-	return "<unknown>"
-}
-
 // hintUndefined adds "did you mean" hints for misspelt predeclared names,
 // which the resolver cannot enumerate itself.
 func (s *session) hintUndefined(err error) error {
@@ -145,34 +278,6 @@ func (s *session) hintUndefined(err error) error {
 		out[i] = e
 	}
 	return out
-}
-
-// guard returns v with its builtins (recursively through modules) made to
-// turn a panic into an error while the thread still knows where the script
-// called them.
-func guard(v starlark.Value) starlark.Value {
-	switch v := v.(type) {
-	case *starlarkstruct.Module:
-		m := &starlarkstruct.Module{Name: v.Name, Members: make(starlark.StringDict, len(v.Members))}
-		for k, mv := range v.Members {
-			m.Members[k] = guard(mv)
-		}
-		return m
-	case *starlark.Builtin:
-		if v.Receiver() != nil {
-			return v
-		}
-		inner := v
-		return starlark.NewBuiltin(v.Name(), func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (res starlark.Value, err error) {
-			defer func() {
-				if r := recover(); r != nil {
-					res, err = nil, panicError(inner.Name(), r)
-				}
-			}()
-			return inner.CallInternal(th, args, kwargs)
-		})
-	}
-	return v
 }
 
 // nearest returns the candidate closest to x (ignoring case and

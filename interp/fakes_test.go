@@ -3,6 +3,7 @@ package interp_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dadash/dadash/lang"
@@ -140,5 +141,68 @@ func init() {
 				return starlark.None, nil
 			}),
 		}},
+	})
+}
+
+// opsFallback stands in for torch's libtorch operators: any name "op_*"
+// resolves, and two are listed.
+type opsFallback struct{}
+
+func (opsFallback) Lookup(name string) (starlark.Value, error) {
+	switch {
+	case name == "op_crash":
+		// A builtin made without lang.Func: the namespace must guard it.
+		return starlark.NewBuiltin("nsmod.op_crash", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			var s []int
+			return starlark.MakeInt(s[3]), nil
+		}), nil
+	case strings.HasPrefix(name, "op_"):
+		return lang.Func("nsmod."+name, "", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			return starlark.String(name), nil
+		}), nil
+	}
+	return nil, nil
+}
+
+func (opsFallback) Names() []string { return []string{"op_log2", "op_logical_and"} }
+
+// gadget has a method that panics, made with lang.Safe as builtin
+// packages make methods.
+type gadget struct{}
+
+func (gadget) String() string        { return "gadget" }
+func (gadget) Type() string          { return "gadget" }
+func (gadget) Freeze()               {}
+func (gadget) Truth() starlark.Bool  { return true }
+func (gadget) Hash() (uint32, error) { return 0, nil }
+func (g gadget) Attr(name string) (starlark.Value, error) {
+	if name != "spin" {
+		return nil, nil
+	}
+	return starlark.NewBuiltin("spin", lang.Safe(func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		panic(errors.New("gear stripped"))
+	})).BindReceiver(g), nil
+}
+func (gadget) AttrNames() []string { return []string{"spin"} }
+
+// nsmod is registered as a lang.Namespace, the way torch, nn and the
+// other builtin modules are.
+func init() {
+	lang.Register(lang.Module{
+		Name: "nsmod",
+		Doc:  "nsmod: a Namespace module for the interpreter's tests.",
+		Value: lang.NewNamespace("nsmod", "nsmod: a Namespace module for the interpreter's tests.", starlark.StringDict{
+			"crash": starlark.NewBuiltin("nsmod.crash", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+				var m map[string]int
+				m["x"] = 1
+				return starlark.None, nil
+			}),
+			"gadget": lang.Func("nsmod.gadget", "nsmod.gadget(): a gadget.", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+				return gadget{}, nil
+			}),
+			"fails": lang.Func("nsmod.fails", "nsmod.fails(): an error that does not name the function.", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+				return nil, errors.New("the widget is broken")
+			}),
+		}, opsFallback{}),
 	})
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/dadash/dadash/lang"
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 )
 
 const guide = `dadash runs Starlark (a small Python dialect) with deep-metric-learning modules.
@@ -20,7 +19,7 @@ const guide = `dadash runs Starlark (a small Python dialect) with deep-metric-le
   load("@stdlib/util.star", "mean")   use Starlark code from a library or file
 
 Modules (no load needed): %s
-
+%s
 In the REPL: Tab completes names and attributes, _ is the last result,
 Ctrl-C cancels a running statement, Ctrl-D exits.`
 
@@ -67,7 +66,12 @@ func (s *session) help(thread *starlark.Thread, b *starlark.Builtin, args starla
 	}
 	var text string
 	if x == nil {
-		text = fmt.Sprintf(guide, strings.Join(moduleNames(s.predeclared), ", "))
+		mods, fns := moduleNames(s.h.modules)
+		more := ""
+		if len(fns) > 0 {
+			more = "Functions: " + strings.Join(fns, ", ") + "\n"
+		}
+		text = fmt.Sprintf(guide, strings.Join(mods, ", "), more)
 	} else {
 		text = helpText(x)
 	}
@@ -77,8 +81,11 @@ func (s *session) help(thread *starlark.Thread, b *starlark.Builtin, args starla
 
 // helpText is the documentation help(v) prints.
 func helpText(v starlark.Value) string {
-	if fn, ok := v.(*starlark.Function); ok {
-		return functionHelp(fn) // before Documented: Doc() is only its docstring
+	switch v := v.(type) {
+	case *starlark.Function:
+		return functionHelp(v) // before Documented: Doc() is only its docstring
+	case *lang.Namespace:
+		return moduleHelp(v)
 	}
 	if d, ok := v.(lang.Documented); ok {
 		return d.Doc()
@@ -94,8 +101,6 @@ func helpText(v starlark.Value) string {
 		}
 	case *starlark.Builtin:
 		return builtinHelp(v)
-	case *starlarkstruct.Module:
-		return moduleHelp(v)
 	case *Config:
 		return v.String() + "\n\n" + configDoc
 	}
@@ -127,23 +132,33 @@ func builtinHelp(b *starlark.Builtin) string {
 	return name + ": a builtin function (no documentation)"
 }
 
-func moduleHelp(m *starlarkstruct.Module) string {
+func moduleHelp(m *lang.Namespace) string {
 	var b strings.Builder
-	if d, ok := lang.DocOf(m.Name); ok {
+	if d := m.Doc(); d != "" {
 		b.WriteString(strings.TrimRight(d, "\n"))
-	} else if d, ok := builtinDocs[m.Name]; ok {
+	} else if d, ok := builtinDocs[m.Name()]; ok {
 		b.WriteString(d)
 	} else {
-		fmt.Fprintf(&b, "module %s", m.Name)
+		fmt.Fprintf(&b, "module %s", m.Name())
 	}
-	names := m.AttrNames()
+	names := m.MemberNames()
 	width := 0
 	for _, k := range names {
 		width = max(width, len(k))
 	}
-	b.WriteString("\n\nmembers:\n")
+	if len(names) > 0 {
+		b.WriteString("\n\nmembers:\n")
+	}
 	for _, k := range names {
-		fmt.Fprintf(&b, "  %-*s  %s\n", width, k, summary(m.Name, k, m.Members[k]))
+		v, _ := m.Attr(k)
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, k, summary(m.Name(), k, v))
+	}
+	if m.HasFallback() {
+		if n := len(m.AttrNames()) - len(names); n > 0 {
+			fmt.Fprintf(&b, "\nand %d libtorch operators: dir(%s) lists them, help(%s.name) shows one's signatures.\n", n, m.Name(), m.Name())
+		} else {
+			fmt.Fprintf(&b, "\nOther names are libtorch operators: %s.name(...) calls aten::name; help(%s.name) shows its signatures.\n", m.Name(), m.Name())
+		}
 	}
 	return b.String()
 }
@@ -156,18 +171,13 @@ func summary(module, name string, v starlark.Value) string {
 		if d, found := lang.DocOf(v.Name()); found {
 			doc, ok = d, true
 		}
-	case *starlarkstruct.Module:
-		if d, found := lang.DocOf(v.Name); found {
-			doc, ok = d, true
-		}
 	case lang.Documented:
 		doc, ok = v.Doc(), true
 	}
-	if !ok {
+	if !ok || doc == "" {
 		return v.Type()
 	}
-	first, _, _ := strings.Cut(strings.TrimSpace(doc), "\n")
-	return first
+	return lang.Summary(doc)
 }
 
 func functionHelp(fn *starlark.Function) string {
@@ -261,13 +271,15 @@ func attrNames(v starlark.Value) []string {
 	return names
 }
 
-// moduleNames lists the module-valued predeclared names.
-func moduleNames(d starlark.StringDict) []string {
-	var names []string
+// moduleNames lists the loadable modules and, apart, the registered
+// functions (show, neighbors).
+func moduleNames(d starlark.StringDict) (modules, functions []string) {
 	for _, k := range visibleNames(d) {
-		if _, ok := d[k].(*starlarkstruct.Module); ok {
-			names = append(names, k)
+		if _, ok := d[k].(*lang.Namespace); ok {
+			modules = append(modules, k)
+		} else {
+			functions = append(functions, k)
 		}
 	}
-	return names
+	return modules, functions
 }

@@ -72,6 +72,11 @@ type Options struct {
 	// description and settings and end the run with ErrDescribed.
 	Describe bool
 
+	// ContinueOnError makes a REPL whose input is not a terminal print
+	// each error and go on, as on a terminal, instead of stopping at the
+	// first one like a script.
+	ContinueOnError bool
+
 	// HandleSignals makes SIGINT (Ctrl-C) interrupt a running script; a
 	// second SIGINT during the same run exits the process with status 130,
 	// and SIGTERM or SIGHUP exit it at once (143, 129). Before exiting, the
@@ -134,14 +139,26 @@ func New(opts Options) (*Host, error) {
 		}
 	}
 	h := &Host{opts: opts, overrides: ovs, policy: policy, modules: starlark.StringDict{
-		"json": json.Module,
-		"math": mathModule,
-		"time": time.Module,
+		"json": lang.FromStruct(json.Module, builtinDocs["json"]),
+		"math": lang.FromStruct(mathModule, builtinDocs["math"]),
+		"time": lang.FromStruct(time.Module, builtinDocs["time"]),
 	}}
 	for _, m := range lang.Modules() {
-		h.modules[m.Name] = guard(m.Value)
+		h.modules[m.Name] = asModule(m.Value, m.Doc)
 	}
 	return h, nil
+}
+
+// asModule gives a registered value the one module type (lang.Namespace,
+// which guards its builtins); a registered function is guarded itself.
+func asModule(v starlark.Value, doc string) starlark.Value {
+	switch v := v.(type) {
+	case *starlarkstruct.Module:
+		return lang.FromStruct(v, doc)
+	case *starlark.Builtin:
+		return lang.Guard(v)
+	}
+	return v
 }
 
 // RunFile runs the script at path; argv becomes its args list. Relative
@@ -187,6 +204,17 @@ func (h *Host) RunString(ctx context.Context, name, src string, argv []string) e
 		_, err := s.execFile(name, []byte(src))
 		return err
 	}))
+}
+
+// RunGenerated runs src, code that dadash wrote for the user (a command
+// such as eval calling the standard library), as a file named name. Its
+// frames never appear in FormatError's messages: the user did not write
+// them. Relative loads are resolved from the current directory.
+func (h *Host) RunGenerated(ctx context.Context, name, src string) error {
+	if err := h.RunString(ctx, name, src, nil); err != nil {
+		return &generatedError{err: err, file: name}
+	}
+	return nil
 }
 
 // A session is the state of one run.
@@ -235,18 +263,19 @@ func (h *Host) newSession(argv []string, stdout io.Writer) *session {
 	argList := starlark.NewList(args)
 	argList.Freeze()
 
+	// The host's builtins are Safe too: a panic is an error at its line.
 	p := starlark.StringDict{
 		"args":       argList,
-		"config":     starlark.NewBuiltin("config", s.config),
-		"dir":        starlark.NewBuiltin("dir", s.dir),
-		"help":       starlark.NewBuiltin("help", s.help),
-		"struct":     starlark.NewBuiltin("struct", starlarkstruct.Make),
-		"slice":      starlark.NewBuiltin("slice", makeSlice),
+		"config":     starlark.NewBuiltin("config", lang.Safe(s.config)),
+		"dir":        starlark.NewBuiltin("dir", lang.Safe(s.dir)),
+		"help":       starlark.NewBuiltin("help", lang.Safe(s.help)),
+		"struct":     starlark.NewBuiltin("struct", lang.Safe(starlarkstruct.Make)),
+		"slice":      starlark.NewBuiltin("slice", lang.Safe(makeSlice)),
 		"Ellipsis":   lang.Ellipsis,
-		"pow":        starlark.NewBuiltin("pow", pyPow),
-		"format":     starlark.NewBuiltin("format", pyFormat),
-		"sum":        starlark.NewBuiltin("sum", pySum),
-		"round":      starlark.NewBuiltin("round", pyRound),
+		"pow":        starlark.NewBuiltin("pow", lang.Safe(pyPow)),
+		"format":     starlark.NewBuiltin("format", lang.Safe(pyFormat)),
+		"sum":        starlark.NewBuiltin("sum", lang.Safe(pySum)),
+		"round":      starlark.NewBuiltin("round", lang.Safe(pyRound)),
 		"__matmul__": starlark.NewBuiltin("@", makeMatmulOperand),
 	}
 	for k, v := range h.modules {
@@ -320,8 +349,9 @@ func (s *session) exec(ctx context.Context, fn func() error) (err error) {
 		defer notifyInterrupt(cancel, s.h.opts.Stderr)()
 	}
 	defer func() {
-		// A builtin that is not guarded (a value's method) panicked; the
-		// thread's frames are already unwound, so no position is known.
+		// Something the interpreter calls directly and that is not guarded
+		// (an iterator, a value's Index) panicked; the thread's frames are
+		// already unwound, so no position is known.
 		if r := recover(); r != nil {
 			err = &InternalError{Value: r}
 		}

@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/dadash/dadash/internal/sandbox"
+	"github.com/dadash/dadash/lang"
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 )
 
 const stdlibPrefix = "@stdlib/"
@@ -173,12 +173,15 @@ func (s *session) read(module, key string, info fileInfo) ([]byte, error) {
 }
 
 // moduleExports is what load("name", ...) of a module binds from: the
-// module itself under its name, plus its members.
+// module itself under its name, plus its members (not what a fallback
+// resolves: torch's operators are reached as torch.name).
 func moduleExports(name string, v starlark.Value) starlark.StringDict {
 	d := starlark.StringDict{}
-	if m, ok := v.(*starlarkstruct.Module); ok {
-		for k, mv := range m.Members {
-			d[k] = mv
+	if m, ok := v.(*lang.Namespace); ok {
+		for _, k := range m.MemberNames() {
+			if mv, _ := m.Attr(k); mv != nil {
+				d[k] = mv
+			}
 		}
 	}
 	d[name] = v

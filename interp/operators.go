@@ -104,14 +104,19 @@ func guardedBuiltin(name string, fn func(args starlark.Tuple) (starlark.Value, e
 	return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				v, err = nil, panicError(name, r)
+				v, err = nil, &lang.PanicError{Func: operatorLabel(name), Value: r}
 			}
 		}()
 		return fn(args)
 	})
 }
 
-// panicError describes a recovered panic for the user.
-func panicError(where string, r any) error {
-	return fmt.Errorf("internal error in %s: %v (this is a bug in dadash or one of its modules; please report it)", where, r)
+// operatorLabel names a hidden builtin in messages as what the script wrote.
+func operatorLabel(name string) string {
+	op := name[len(hiddenPrefix):]
+	switch op {
+	case "truth", "test", "pick":
+		return "truth test"
+	}
+	return "comparison " + op
 }

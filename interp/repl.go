@@ -29,10 +29,12 @@ var replOptions = func() *syntax.FileOptions {
 var errInterrupt = errors.New("^C")
 
 // REPL reads statements from in and runs them until the end of the input,
-// printing expression values and print() output to out and errors to the
-// Stderr option; an error does not end the loop. A terminal gets line
-// editing, history and Tab completion; other input is read line by line
-// without prompts. Blocks (def, for, if, while) end with an empty line.
+// printing expression values and print() output to out. A terminal gets
+// line editing, history and Tab completion, and an error is printed to the
+// Stderr option without ending the session. Other input (a pipe, a file)
+// is read line by line without prompts and runs like a script: the first
+// error ends it and is returned, unprinted (unless ContinueOnError).
+// Blocks (def, for, if, while) end with an empty line.
 func (h *Host) REPL(ctx context.Context, in io.Reader, out io.Writer) error {
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -46,7 +48,9 @@ func (h *Host) REPL(ctx context.Context, in io.Reader, out io.Writer) error {
 	s.files[replFile] = fileInfo{dir: cwd, root: cwd}
 
 	var r lineReader
+	keepGoing := h.opts.ContinueOnError
 	if f, ok := in.(*os.File); ok && readline.IsTerminal(int(f.Fd())) {
+		keepGoing = true
 		rl, err := readline.NewEx(&readline.Config{
 			Prompt:            ">>> ",
 			HistoryFile:       h.historyFile(),
@@ -74,11 +78,16 @@ func (h *Host) REPL(ctx context.Context, in io.Reader, out io.Writer) error {
 			return s.finish(nil)
 		case err == errInterrupt:
 			continue
+		case err != nil && !keepGoing:
+			return err
 		case err != nil:
 			fmt.Fprintln(h.opts.Stderr, FormatError(err))
 			continue
 		}
 		if err := s.runChunk(ctx, f, out); err != nil {
+			if !keepGoing {
+				return err
+			}
 			fmt.Fprintln(h.opts.Stderr, FormatError(err))
 		}
 	}

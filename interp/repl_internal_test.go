@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dadash/dadash/lang"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 )
@@ -29,6 +30,7 @@ func TestCompletion(t *testing.T) {
 			return starlark.String("x"), nil
 		}),
 		"operator <": starlark.None,
+		"ns":         lang.NewNamespace("ns", "", starlark.StringDict{"loader": starlark.None}, listed{"log2", "logical_and", "lerp"}),
 	}
 	for _, tc := range []struct {
 		line string
@@ -47,6 +49,7 @@ func TestCompletion(t *testing.T) {
 		{"", []string{"    "}, 0},
 		{"  ", []string{"    "}, 0},
 		{"1.5", nil, 0},
+		{"ns.lo", []string{"ader", "g2", "gical_and"}, 2}, // a fallback's names too
 	} {
 		got, n := completer{s}.Do([]rune(tc.line), len([]rune(tc.line)))
 		var gs []string
@@ -62,6 +65,19 @@ func TestCompletion(t *testing.T) {
 		t.Errorf("completion called a function %d times", calls)
 	}
 }
+
+// listed is a lang.Fallback that resolves and lists fixed names.
+type listed []string
+
+func (l listed) Lookup(name string) (starlark.Value, error) {
+	for _, n := range l {
+		if n == name {
+			return starlark.String(n), nil
+		}
+	}
+	return nil, nil
+}
+func (l listed) Names() []string { return l }
 
 // script is a lineReader over fixed lines.
 type script []string

@@ -82,12 +82,16 @@ func DocOf(name string) (string, bool) {
 }
 
 // Func makes a builtin whose Name() is the qualified name (so argument
-// errors read "torch.zeros: ...") and records its documentation.
-func Func(name, doc string, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)) *starlark.Builtin {
+// errors read "torch.zeros: ...") and records its documentation. The
+// builtin is Safe: a Go panic inside fn becomes an error at the script
+// position, and its errors name it once.
+func Func(name, doc string, fn BuiltinFunc) *starlark.Builtin {
 	if doc != "" {
 		SetDoc(name, doc)
 	}
-	return starlark.NewBuiltin(name, fn)
+	b := starlark.NewBuiltin(name, Safe(fn))
+	safeFns.Store(b, struct{}{})
+	return b
 }
 
 // Documented values describe themselves for help().

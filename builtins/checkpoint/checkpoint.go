@@ -493,9 +493,9 @@ func (c *Checkpoint) Attr(name string) (starlark.Value, error) {
 		if m.name == name {
 			m := m
 			qual := "Checkpoint." + m.name
-			return starlark.NewBuiltin(qual, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			return starlark.NewBuiltin(qual, lang.Safe(func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 				return m.fn(b.Receiver().(*Checkpoint), qual, thread, args, kwargs)
-			}).BindReceiver(c), nil
+			})).BindReceiver(c), nil
 		}
 	}
 	if v, ok := c.values[name]; ok {

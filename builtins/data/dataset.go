@@ -341,7 +341,7 @@ func intList(v []int) *starlark.List {
 // method makes a bound method named <Type>.<name>.
 func method(recv starlark.Value, name, doc string, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)) *starlark.Builtin {
 	lang.SetDoc(recv.Type()+"."+name, doc)
-	return starlark.NewBuiltin(recv.Type()+"."+name, fn).BindReceiver(recv)
+	return starlark.NewBuiltin(recv.Type()+"."+name, lang.Safe(fn)).BindReceiver(recv)
 }
 
 // failIteration ends the for loop that is running thread with err. An

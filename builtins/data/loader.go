@@ -129,6 +129,13 @@ type badItem struct {
 
 // loadOne runs one sample of a batch through the transform.
 func (l *Loader) loadOne(epoch int, j *batchJob, slot int) {
+	// A worker goroutine's panic would end the process: make it this
+	// sample's error, which the loop reports at the script's line.
+	defer func() {
+		if r := recover(); r != nil {
+			j.errs[slot] = &lang.PanicError{Func: "data.loader", Value: r}
+		}
+	}()
 	i := j.idx[slot]
 	pos := uint64(j.b*l.batchSize + l.sampler.posOffset() + slot)
 	s, err := l.ds.load(i, l.transform, newRNG(l.seed, streamTransform, uint64(epoch), pos, uint64(i)), l.opt)

@@ -10,6 +10,7 @@ import (
 	"github.com/dadash/dadash/builtins/data/imgproc"
 	"github.com/dadash/dadash/builtins/torch"
 	"github.com/dadash/dadash/builtins/torch/aten"
+	"github.com/dadash/dadash/lang"
 )
 
 // Transform is a sequence of image operations (one op, or a compose).
@@ -75,7 +76,8 @@ func (t *Transform) run(s *sample) error {
 // CallInternal applies the transform to one image tensor: uint8 (C, H, W)
 // or (H, W) for images, float (C, H, W) for what to_tensor made. The result
 // is a float32 tensor after to_tensor, else a uint8 (C, H, W) tensor.
-func (t *Transform) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func (t *Transform) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (_ starlark.Value, err error) {
+	defer lang.Recover("data.Transform", &err)
 	var img *torch.Tensor
 	seed := 0
 	if err := starlark.UnpackArgs("data.Transform", args, kwargs, "image", &img, "seed?", &seed); err != nil {
@@ -105,7 +107,7 @@ func sampleFromTensor(a aten.Tensor) (*sample, error) {
 		case 3:
 			c, h, w = int(shape[0]), int(shape[1]), int(shape[2])
 		default:
-			return nil, fmt.Errorf("expected an image of shape (C, H, W) or (H, W), got %v", shape)
+			return nil, fmt.Errorf("expected an image of shape (C, H, W) or (H, W), got %s", lang.Size(shape))
 		}
 		if c != 1 && c != 3 {
 			return nil, fmt.Errorf("expected 1 or 3 channels (shape (C, H, W)), got %d", c)
@@ -134,7 +136,7 @@ func sampleFromTensor(a aten.Tensor) (*sample, error) {
 		}
 		return &sample{path: "image", t: t, w: t.W, h: t.H}, nil
 	}
-	return nil, fmt.Errorf("expected a uint8 image tensor (C, H, W) or a float tensor (C, H, W), got %s of shape %v", a.DType(), shape)
+	return nil, fmt.Errorf("expected a uint8 image tensor (C, H, W) or a float tensor (C, H, W), got %s of shape %s", a.DType(), lang.Size(shape))
 }
 
 func ptr(b []byte) unsafe.Pointer {

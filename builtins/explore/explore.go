@@ -34,7 +34,7 @@ func init() {
 	lang.Register(lang.Module{Name: "neighbors", Value: lang.Func("neighbors", docNeighbors, fnNeighbors), Doc: docNeighbors})
 	// plot.embedding needs t-SNE and kNN (faiss), which the pure-Go plot
 	// package does not link; it joins the plot module from here.
-	plot.Module.Members["embedding"] = lang.Func("plot.embedding", docEmbedding, fnEmbedding)
+	plot.Module.Members()["embedding"] = lang.Func("plot.embedding", docEmbedding, fnEmbedding)
 }
 
 const docShow = `show(x, path=None)
@@ -102,7 +102,7 @@ func matrix(fn string, v starlark.Value) ([]float32, []float64, int, int, error)
 		return nil, nil, 0, 0, fmt.Errorf("%s: embeddings: %w", fn, err)
 	}
 	if len(shape) != 2 || shape[0] < 1 || shape[1] < 1 {
-		return nil, nil, 0, 0, fmt.Errorf("%s: embeddings must be an N x d matrix, got shape %v", fn, shape)
+		return nil, nil, 0, 0, fmt.Errorf("%s: embeddings must be an N x d matrix, got %s", fn, lang.Size(shape))
 	}
 	f32 := make([]float32, len(data))
 	for i, x := range data {

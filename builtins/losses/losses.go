@@ -119,17 +119,7 @@ func proxiesOf(m *nn.Module) (aten.Tensor, error) {
 }
 
 // shape prints a tensor's shape as scripts see t.shape: (6, 5).
-func shape(t aten.Tensor) string {
-	s := t.Shape()
-	p := make([]string, len(s))
-	for i, v := range s {
-		p[i] = fmt.Sprint(v)
-	}
-	if len(p) == 1 {
-		return "(" + p[0] + ",)"
-	}
-	return "(" + strings.Join(p, ", ") + ")"
-}
+func shape(t aten.Tensor) string { return lang.Size(t.Shape()) }
 
 // CheckInputs validates a loss call's embeddings (B x d, floating, the
 // proxies' dtype and device) and labels (B class indices in [0, C)), and

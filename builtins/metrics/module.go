@@ -111,7 +111,7 @@ func matrixArg(fn, what string, v starlark.Value) ([]float32, int, int, error) {
 		}
 		shape := a.Shape()
 		if len(shape) != 2 {
-			return nil, 0, 0, fmt.Errorf("%s: %s must be 2-D (N, d), got shape %v", fn, what, shape)
+			return nil, 0, 0, fmt.Errorf("%s: %s must be 2-D (N, d), got %s", fn, what, lang.Size(shape))
 		}
 		x, err := a.Float32s() // a copy on the CPU, whatever the device
 		if err != nil {
@@ -155,7 +155,7 @@ func labelsArg(fn, what string, v starlark.Value) ([]int64, error) {
 			return nil, fmt.Errorf("%s: %s must be an integer tensor, got %s (convert with .long())", fn, what, a.DType())
 		}
 		if s := a.Shape(); len(s) != 1 {
-			return nil, fmt.Errorf("%s: %s must be 1-D (one label per row), got shape %v", fn, what, s)
+			return nil, fmt.Errorf("%s: %s must be 1-D (one label per row), got %s", fn, what, lang.Size(s))
 		}
 		return a.Int64s()
 	}

@@ -224,7 +224,7 @@ func (u bnInceptionUnit) run(thread *starlark.Thread, m *nn.Module, x aten.Tenso
 func (plan *bnInceptionPlan) trunk(thread *starlark.Thread, m *nn.Module, x aten.Tensor) (aten.Tensor, error) {
 	var err error
 	if x.Dim() == 4 && x.Shape()[1] != 3 {
-		return x, fmt.Errorf("BNInception: expected 3-channel (BGR) images, got shape %v", x.Shape())
+		return x, fmt.Errorf("BNInception: expected 3-channel (BGR) images, got %s", lang.Size(x.Shape()))
 	}
 	for _, u := range plan.stem {
 		if x, err = u.run(thread, m, x); err != nil {

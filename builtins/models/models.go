@@ -76,7 +76,7 @@ func NewEmbeddingNet(m *nn.Module, trunk Trunk, featDim int64, h Head) (*nn.Modu
 			return nil, err
 		}
 		if d := x.ATen().Dim(); d != 4 {
-			return nil, fmt.Errorf("%s: expected images of shape (N, C, H, W), got shape %v", m.TypeName(), x.ATen().Shape())
+			return nil, fmt.Errorf("%s: expected images of shape (N, C, H, W), got %s", m.TypeName(), lang.Size(x.ATen().Shape()))
 		}
 		fm, err := trunk(thread, m, x.ATen())
 		if err != nil {
@@ -104,7 +104,7 @@ func applyHead(thread *starlark.Thread, m *nn.Module, fm aten.Tensor) (emb, feat
 		}
 	}
 	if pooling == "max" || pooling == "max+avg" {
-		rs, e := aten.MustOp("aten::adaptive_max_pool2d").Call(aten.T(fm), aten.Is(1, 1))
+		rs, e := aten.RunAll("adaptive_max_pool2d", aten.T(fm), aten.Is(1, 1))
 		if e != nil {
 			return emb, feat, e
 		}
@@ -349,7 +349,7 @@ func fnLoadTorchScript(thread *starlark.Thread, b *starlark.Builtin, args starla
 		}
 		sh := out.Shape()
 		if len(sh) != 2 && len(sh) != 4 {
-			return fmt.Errorf("the backbone's output has shape %v; expected (N, C, H, W) or (N, D)", sh)
+			return fmt.Errorf("the backbone's output has shape %s; expected (N, C, H, W) or (N, D)", lang.Size(sh))
 		}
 		featDim = sh[1]
 		return nil

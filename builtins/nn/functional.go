@@ -367,7 +367,7 @@ func fMaxPool2d(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		return nil, err
 	}
 	if retIdx {
-		rs, err := aten.MustOp("aten::max_pool2d_with_indices").Call(aten.T(x.ATen()), aten.Is(k...), aten.Is(s...), aten.Is(p...), aten.Is(d...), aten.B(ceil))
+		rs, err := aten.RunAll("max_pool2d_with_indices", aten.T(x.ATen()), aten.Is(k...), aten.Is(s...), aten.Is(p...), aten.Is(d...), aten.B(ceil))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Name(), err)
 		}
@@ -391,7 +391,7 @@ func fAdaptiveMaxPool2d(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err != nil {
 		return nil, err
 	}
-	rs, err := aten.MustOp("aten::adaptive_max_pool2d").Call(aten.T(x.ATen()), aten.Is(sz...))
+	rs, err := aten.RunAll("adaptive_max_pool2d", aten.T(x.ATen()), aten.Is(sz...))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}

@@ -775,7 +775,7 @@ func NewAdaptivePool2d(kind string, size []int64) *Module {
 			t, err := aten.Run("adaptive_avg_pool2d", aten.T(x), aten.Is(sz...))
 			return out1(t, wrapErr(m, err))
 		}
-		rs, err := aten.MustOp("aten::adaptive_max_pool2d").Call(aten.T(x), aten.Is(sz...))
+		rs, err := aten.RunAll("adaptive_max_pool2d", aten.T(x), aten.Is(sz...))
 		if err != nil {
 			return nil, wrapErr(m, err)
 		}

@@ -332,13 +332,7 @@ func quoteList(v []string) string {
 	return strings.Join(q, ", ")
 }
 
-func shapeStr(s []int64) string {
-	p := make([]string, len(s))
-	for i, v := range s {
-		p[i] = fmt.Sprint(v)
-	}
-	return "torch.Size([" + strings.Join(p, ", ") + "])"
-}
+func shapeStr(s []int64) string { return lang.Size(s) }
 
 // SetTraining switches training mode recursively (frozen modules stay in
 // eval mode).
@@ -384,7 +378,8 @@ func (m *Module) Doc() string {
 	return m.String()
 }
 
-func (m *Module) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func (m *Module) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (_ starlark.Value, err error) {
+	defer lang.Recover(m.typeName, &err)
 	return m.Forward(thread, args, kwargs)
 }
 
@@ -461,10 +456,10 @@ func (m *Module) Attr(name string) (starlark.Value, error) {
 		return starlark.Bool(m.Training()), nil
 	}
 	if fn, ok := moduleMethods[name]; ok {
-		return starlark.NewBuiltin(name, fn.fn).BindReceiver(m), nil
+		return starlark.NewBuiltin(name, lang.Safe(fn.fn)).BindReceiver(m), nil
 	}
 	if fn, ok := m.extra[name]; ok {
-		return starlark.NewBuiltin(name, fn.fn).BindReceiver(m), nil
+		return starlark.NewBuiltin(name, lang.Safe(fn.fn)).BindReceiver(m), nil
 	}
 	return nil, nil
 }

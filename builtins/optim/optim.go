@@ -121,16 +121,4 @@ func iterate(fn, what string, v starlark.Value) ([]starlark.Value, error) {
 	return out, nil
 }
 
-func shapeString(s []int64) string {
-	if len(s) == 1 {
-		return fmt.Sprintf("(%d,)", s[0])
-	}
-	out := "("
-	for i, d := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += fmt.Sprint(d)
-	}
-	return out + ")"
-}
+func shapeString(s []int64) string { return lang.Size(s) }

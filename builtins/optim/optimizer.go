@@ -119,9 +119,9 @@ func (o *Optimizer) Attr(name string) (starlark.Value, error) {
 		if m.name == name {
 			m := m
 			qual := "optim." + o.alg.name + "." + m.name
-			return starlark.NewBuiltin(qual, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			return starlark.NewBuiltin(qual, lang.Safe(func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 				return m.fn(b.Receiver().(*Optimizer), qual, thread, args, kwargs)
-			}).BindReceiver(o), nil
+			})).BindReceiver(o), nil
 		}
 	}
 	return nil, nil

@@ -474,9 +474,9 @@ func (s *Scheduler) Attr(name string) (starlark.Value, error) {
 		if m.name == name {
 			m := m
 			qual := "optim.lr_scheduler." + s.kind.name + "." + m.name
-			return starlark.NewBuiltin(qual, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			return starlark.NewBuiltin(qual, lang.Safe(func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 				return m.fn(b.Receiver().(*Scheduler), qual, thread, args, kwargs)
-			}).BindReceiver(s), nil
+			})).BindReceiver(s), nil
 		}
 	}
 	return nil, nil

@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 
 	"github.com/dadash/dadash/internal/atomicfile"
 	"github.com/dadash/dadash/internal/sandbox"
@@ -26,7 +25,7 @@ func fn(name, doc string, f func(*starlark.Thread, *starlark.Builtin, starlark.T
 }
 
 // Module is the os module value.
-var Module = &starlarkstruct.Module{Name: "os", Members: starlark.StringDict{
+var Module = lang.NewNamespace("os", docModule, starlark.StringDict{
 	"makedirs":   fn("makedirs", "os.makedirs(path, exist_ok=False): creates a folder and its parents.", makedirs),
 	"listdir":    fn("listdir", "os.listdir(path='.'): the names in a folder, sorted.", listdir),
 	"remove":     fn("remove", "os.remove(path): deletes a file.", remove),
@@ -34,7 +33,7 @@ var Module = &starlarkstruct.Module{Name: "os", Members: starlark.StringDict{
 	"getenv":     fn("getenv", "os.getenv(key, default=None): an environment variable.", getenv),
 	"read_text":  fn("read_text", "os.read_text(path): the contents of a text file.", readText),
 	"write_text": fn("write_text", "os.write_text(path, text): writes a text file atomically (a temporary file renamed into place), so readers never see half a file.", writeText),
-	"path": &starlarkstruct.Module{Name: "os.path", Members: starlark.StringDict{
+	"path": lang.NewNamespace("os.path", "os.path: join, exists, isdir, isfile, dirname, basename, abspath, splitext.", starlark.StringDict{
 		"join":     fn("path.join", "os.path.join(*parts): joins path parts.", join),
 		"exists":   fn("path.exists", "os.path.exists(path): whether a file or folder exists.", exists),
 		"isdir":    fn("path.isdir", "os.path.isdir(path): whether path is a folder.", isdir),
@@ -43,11 +42,13 @@ var Module = &starlarkstruct.Module{Name: "os", Members: starlark.StringDict{
 		"basename": fn("path.basename", "os.path.basename(path)", basename),
 		"abspath":  fn("path.abspath", "os.path.abspath(path)", abspath),
 		"splitext": fn("path.splitext", "os.path.splitext(path): (root, ext).", splitext),
-	}},
-}}
+	}, nil),
+}, nil)
+
+const docModule = "os: files and folders for a script's outputs: makedirs, listdir, remove, getcwd, getenv, read_text, write_text (atomic), and os.path (join, exists, isdir, isfile, dirname, basename, abspath, splitext)."
 
 func init() {
-	lang.Register(lang.Module{Name: "os", Value: Module, Doc: "os: files and folders for a script's outputs: makedirs, listdir, remove, getcwd, getenv, read_text, write_text (atomic), and os.path (join, exists, isdir, isfile, dirname, basename, abspath, splitext)."})
+	lang.Register(lang.Module{Name: "os", Value: Module, Doc: docModule})
 }
 
 func path1(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (string, error) {

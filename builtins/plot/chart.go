@@ -92,7 +92,7 @@ func (c *Chart) Attr(name string) (starlark.Value, error) {
 	case "title":
 		return starlark.String(c.title), nil
 	case "save":
-		return starlark.NewBuiltin("chart.save", c.save).BindReceiver(c), nil
+		return starlark.NewBuiltin("chart.save", lang.Safe(c.save)).BindReceiver(c), nil
 	}
 	return nil, nil
 }

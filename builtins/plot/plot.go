@@ -11,14 +11,13 @@ import (
 	"slices"
 
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 
 	"github.com/dadash/dadash/internal/page/embview"
 	"github.com/dadash/dadash/lang"
 )
 
 // Module is the plot module value.
-var Module = &starlarkstruct.Module{Name: "plot", Members: starlark.StringDict{
+var Module = lang.NewNamespace("plot", docModule, starlark.StringDict{
 	"line":           lang.Func("plot.line", docLine, fnLine),
 	"scatter":        lang.Func("plot.scatter", docScatter, fnScatter),
 	"heatmap":        lang.Func("plot.heatmap", docHeatmap, fnHeatmap),
@@ -26,7 +25,7 @@ var Module = &starlarkstruct.Module{Name: "plot", Members: starlark.StringDict{
 	"histogram":      lang.Func("plot.histogram", docHistogram, fnHistogram),
 	"multiples":      lang.Func("plot.multiples", docMultiples, fnMultiples),
 	"embedding_view": lang.Func("plot.embedding_view", docEmbeddingView, fnEmbeddingView),
-}}
+}, nil)
 
 func init() {
 	lang.Register(lang.Module{Name: "plot", Value: Module, Doc: docModule})

@@ -9,7 +9,6 @@ import (
 
 	startime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 
 	"github.com/dadash/dadash/builtins/plot"
 	"github.com/dadash/dadash/internal/page"
@@ -19,12 +18,12 @@ import (
 )
 
 // Module is the report module value.
-var Module = &starlarkstruct.Module{Name: "report", Members: starlark.StringDict{
+var Module = lang.NewNamespace("report", docModule, starlark.StringDict{
 	"compare":    lang.Func("report.compare", docCompare, fnCompare),
 	"open":       lang.Func("report.open", docOpen, fnOpen),
 	"progress":   lang.Func("report.progress", docProgress, fnProgress),
 	"provenance": lang.Func("report.provenance", docProvenance, fnProvenance),
-}}
+}, nil)
 
 func init() {
 	lang.Register(lang.Module{Name: "report", Value: Module, Doc: docModule})
@@ -189,7 +188,7 @@ func (v *Value) Attr(name string) (starlark.Value, error) {
 	if !ok {
 		return nil, nil
 	}
-	return starlark.NewBuiltin("Report."+name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return starlark.NewBuiltin("Report."+name, lang.Safe(func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		if err := checkImageFile(thread, name, b, args, kwargs); err != nil {
 			return nil, err
 		}
@@ -197,7 +196,7 @@ func (v *Value) Attr(name string) (starlark.Value, error) {
 			return nil, fmt.Errorf("%s: %w", b.Name(), err)
 		}
 		return starlark.None, nil
-	}).BindReceiver(v), nil
+	})).BindReceiver(v), nil
 }
 
 const docFlush = `r.flush(): writes the page now (atomically); after it, every block rewrites the page

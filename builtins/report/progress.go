@@ -86,7 +86,7 @@ func (p *Progress) Attr(name string) (starlark.Value, error) {
 	if name != "set_info" {
 		return nil, nil
 	}
-	return starlark.NewBuiltin("progress.set_info", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return starlark.NewBuiltin("progress.set_info", lang.Safe(func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var text string
 		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &text); err != nil {
 			return nil, err
@@ -96,7 +96,7 @@ func (p *Progress) Attr(name string) (starlark.Value, error) {
 			p.bar.SetInfo(text)
 		}
 		return starlark.None, nil
-	}).BindReceiver(p), nil
+	})).BindReceiver(p), nil
 }
 
 // progressIter counts an item as done when the loop asks for the next one

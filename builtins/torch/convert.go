@@ -1,15 +1,18 @@
 package torch
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/wangkuiyi/gotorch"
 	"go.starlark.net/starlark"
 
 	"github.com/dadash/dadash/builtins/torch/aten"
+	"github.com/dadash/dadash/lang"
 )
 
 // toArg converts one Starlark value to an operator argument. name is the
@@ -124,7 +127,7 @@ func argsFor(prefix []aten.Arg, args starlark.Tuple, kwargs []starlark.Tuple) ([
 }
 
 // describeArgs summarises arguments for error messages: shapes and dtypes
-// of tensors, values of the rest.
+// of tensors, values of the rest, as Python would write them.
 func describeArgs(args []aten.Arg) string {
 	var b strings.Builder
 	for i, a := range args {
@@ -134,56 +137,83 @@ func describeArgs(args []aten.Arg) string {
 		if a.Name != "" {
 			b.WriteString(a.Name + "=")
 		}
-		switch a.Kind {
-		case aten.ArgTensor:
-			b.WriteString(describeTensor(a.T))
-		case aten.ArgTensors:
-			b.WriteString("[")
-			for j, t := range a.Tensors {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				if t.Defined() {
-					b.WriteString(describeTensor(t))
-				} else {
-					b.WriteString("None")
-				}
-			}
-			b.WriteString("]")
-		case aten.ArgInt:
-			fmt.Fprint(&b, a.I)
-		case aten.ArgFloat:
-			fmt.Fprint(&b, a.F)
-		case aten.ArgBool:
-			fmt.Fprint(&b, a.I != 0)
-		case aten.ArgStr:
-			fmt.Fprintf(&b, "%q", a.S)
-		case aten.ArgInts:
-			fmt.Fprint(&b, a.Ints)
-		case aten.ArgFloats:
-			fmt.Fprint(&b, a.Floats)
-		case aten.ArgDType:
-			b.WriteString("torch." + aten.DType(a.I).String())
-		case aten.ArgDevice:
-			fmt.Fprintf(&b, "%q", a.S)
-		default:
-			b.WriteString("None")
-		}
+		b.WriteString(describeArg(a))
 	}
 	return b.String()
 }
 
-func describeTensor(t aten.Tensor) string {
-	sh := t.Shape()
-	parts := make([]string, len(sh))
-	for i, s := range sh {
-		parts[i] = fmt.Sprint(s)
+func describeArg(a aten.Arg) string {
+	switch a.Kind {
+	case aten.ArgTensor:
+		return describeTensor(a.T)
+	case aten.ArgTensors:
+		parts := make([]string, len(a.Tensors))
+		for j, t := range a.Tensors {
+			parts[j] = "None"
+			if t.Defined() {
+				parts[j] = describeTensor(t)
+			}
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case aten.ArgInt:
+		return strconv.FormatInt(a.I, 10)
+	case aten.ArgFloat:
+		return starlark.Float(a.F).String()
+	case aten.ArgBool:
+		return starlark.Bool(a.I != 0).String()
+	case aten.ArgStr, aten.ArgDevice:
+		return strconv.Quote(a.S)
+	case aten.ArgInts:
+		parts := make([]string, len(a.Ints))
+		for j, v := range a.Ints {
+			parts[j] = strconv.FormatInt(v, 10)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case aten.ArgFloats:
+		parts := make([]string, len(a.Floats))
+		for j, v := range a.Floats {
+			parts[j] = starlark.Float(v).String()
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case aten.ArgDType:
+		return "torch." + aten.DType(a.I).String()
 	}
+	return "None"
+}
+
+// describeTensor is how messages show a tensor argument:
+// "float32 tensor of torch.Size([2, 3])" (and its device unless the CPU).
+func describeTensor(t aten.Tensor) string {
 	d := ""
 	if dev := t.Device(); dev != "cpu" {
-		d = " " + dev
+		d = " on " + dev
 	}
-	return fmt.Sprintf("Tensor[%s] %s%s", strings.Join(parts, ", "), t.DType(), d)
+	return fmt.Sprintf("%s tensor of %s%s", t.DType(), lang.Size(t.Shape()), d)
+}
+
+// describeCall writes a call as the user would: torch.zeros(2, 3) for a
+// call whose only positional argument is a size, else the arguments as
+// describeArgs writes them.
+func describeCall(display string, args []aten.Arg) string {
+	positional := 0
+	for _, a := range args {
+		if a.Name == "" {
+			positional++
+		}
+	}
+	if positional == 1 && args[0].Name == "" && args[0].Kind == aten.ArgInts {
+		a := args[0]
+		parts := make([]string, len(a.Ints))
+		for j, v := range a.Ints {
+			parts[j] = strconv.FormatInt(v, 10)
+		}
+		rest := describeArgs(args[1:])
+		if rest != "" {
+			rest = ", " + rest
+		}
+		return display + "(" + strings.Join(parts, ", ") + rest + ")"
+	}
+	return display + "(" + describeArgs(args) + ")"
 }
 
 // callOp runs an operator and converts its results. display names the
@@ -191,17 +221,27 @@ func describeTensor(t aten.Tensor) string {
 func callOp(display string, op *aten.Op, args []aten.Arg) (starlark.Value, error) {
 	rs, err := op.Call(args...)
 	if err != nil {
-		msg := err.Error()
-		// Argument-mismatch errors already list the signatures; others get
-		// the arguments' shapes so the user sees what did not fit.
-		if !strings.Contains(msg, "no signature matches") && len(args) > 0 {
-			msg += "\n  arguments: " + describeArgs(args)
-		} else {
-			msg = strings.Replace(msg, strings.TrimPrefix(op.Name, "aten::")+"(): ", "", 1)
-		}
-		return nil, fmt.Errorf("%s: %s", display, msg)
+		return nil, opError(display, op, args, err)
 	}
 	return fromRets(op.Name, rs), nil
+}
+
+// opError words a failed operator call: running out of memory names the
+// call and the memory it needs; argument mismatches already list the
+// signatures; other errors get the arguments' shapes so the user sees what
+// did not fit.
+func opError(display string, op *aten.Op, args []aten.Arg, err error) error {
+	var oom *aten.OutOfMemoryError
+	if errors.As(err, &oom) {
+		return fmt.Errorf("%s: %s", display, oom.For(describeCall(display, args)))
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "no signature matches") && len(args) > 0 {
+		msg += "\n  arguments: " + describeArgs(args)
+	} else {
+		msg = strings.Replace(msg, strings.TrimPrefix(op.Name, "aten::")+"(): ", "", 1)
+	}
+	return fmt.Errorf("%s: %s", display, msg)
 }
 
 func fromRet(r aten.Ret) starlark.Value {
@@ -374,7 +414,7 @@ func (f *flatData) walk(v starlark.Value, depth int, path []int) error {
 		f.kind = 2
 	case *Tensor:
 		if x.t.Numel() != 1 {
-			return fmt.Errorf("torch.tensor: only one-element tensors can be list elements (got shape %v)", x.t.Shape())
+			return fmt.Errorf("torch.tensor: only one-element tensors can be list elements (got %s)", lang.Size(x.t.Shape()))
 		}
 		vals, err := x.t.Float64s()
 		if err != nil {

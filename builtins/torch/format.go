@@ -5,13 +5,14 @@ import (
 
 	"github.com/dadash/dadash/builtins/torch/aten"
 	"github.com/dadash/dadash/builtins/torch/tensorfmt"
+	"github.com/dadash/dadash/lang"
 )
 
 // String prints the tensor as PyTorch's repr does.
 func (x *Tensor) String() string {
 	s, err := formatTensor(x.t)
 	if err != nil {
-		return fmt.Sprintf("<Tensor shape=%s dtype=%s: %v>", shapeString(x.t.Shape()), x.t.DType(), err)
+		return fmt.Sprintf("<Tensor shape=%s dtype=%s: %v>", lang.Size(x.t.Shape()), x.t.DType(), err)
 	}
 	return s
 }

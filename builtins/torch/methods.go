@@ -59,6 +59,8 @@ func init() {
 	}
 	for name, m := range tensorMethods {
 		lang.SetDoc("Tensor."+name, m.doc)
+		m.fn = lang.Safe(m.fn)
+		tensorMethods[name] = m
 	}
 }
 
@@ -113,7 +115,7 @@ func mItem(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	}
 	x := recv(b)
 	if n := x.t.Numel(); n != 1 {
-		return nil, fmt.Errorf("Tensor.item: a Tensor with %d elements cannot be converted to a Python number (shape %s)", n, shapeString(x.t.Shape()))
+		return nil, fmt.Errorf("Tensor.item: a Tensor with %d elements cannot be converted to a Python number (shape %s)", n, lang.Size(x.t.Shape()))
 	}
 	return scalarValue(x.t, 0)
 }
@@ -319,7 +321,7 @@ func mBackward(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		}
 		g = gt.t
 	} else if x.t.Numel() != 1 {
-		return nil, fmt.Errorf("Tensor.backward: grad can be implicitly created only for scalar outputs (this tensor has shape %s); pass gradient=", shapeString(x.t.Shape()))
+		return nil, fmt.Errorf("Tensor.backward: grad can be implicitly created only for scalar outputs (this tensor has shape %s); pass gradient=", lang.Size(x.t.Shape()))
 	}
 	retainGraph := create
 	if retain != starlark.None {

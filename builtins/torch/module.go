@@ -9,7 +9,6 @@ package torch
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -19,99 +18,87 @@ import (
 	"github.com/dadash/dadash/lang"
 )
 
-// Namespace is a module whose members are explicit builtins plus, as a
-// fallback, every aten operator with the namespace's prefix (torch: "",
-// torch.linalg: "linalg_", torch.special: "special_").
-type Namespace struct {
-	name    string
-	prefix  string // aten name prefix for the fallback; "-" disables it
-	members starlark.StringDict
-	doc     string
+// Namespace is the module type of dadash (lang.Namespace); torch's
+// namespaces resolve libtorch operators as a fallback.
+type Namespace = lang.Namespace
 
-	dynamic sync.Map // name -> builtin for aten operators, made on first use
-}
-
-var (
-	_ starlark.HasAttrs = (*Namespace)(nil)
-	_ lang.Documented   = (*Namespace)(nil)
-)
-
-// NewNamespace makes a module value; other builtin packages use it too.
+// NewNamespace makes a module value whose members are explicit builtins
+// plus, as a fallback, every aten operator with the prefix atenPrefix
+// (torch: "", torch.linalg: "linalg_", torch.special: "special_"; "-" for
+// none). Other builtin packages use it too.
 func NewNamespace(name, atenPrefix, doc string, members starlark.StringDict) *Namespace {
-	return &Namespace{name: name, prefix: atenPrefix, members: members, doc: doc}
+	var fb lang.Fallback
+	if atenPrefix != "-" {
+		// Only torch's own namespaces list their operators for dir() and
+		// completion: nn.functional reaches aten too, but PyTorch's F is a
+		// short list and thousands of names there would mislead.
+		fb = &atenOps{module: name, prefix: atenPrefix, list: name == "torch" || strings.HasPrefix(name, "torch.")}
+	}
+	return lang.NewNamespace(name, doc, members, fb)
 }
 
-func (m *Namespace) String() string        { return fmt.Sprintf("<module %s>", m.name) }
-func (m *Namespace) Type() string          { return "module" }
-func (m *Namespace) Freeze()               {}
-func (m *Namespace) Truth() starlark.Bool  { return true }
-func (m *Namespace) Hash() (uint32, error) { return starlark.String(m.name).Hash() }
-func (m *Namespace) Doc() string           { return m.doc }
+// atenOps is the fallback of a torch namespace: name resolves to the aten
+// operator prefix+name.
+type atenOps struct {
+	module string
+	prefix string
+	list   bool
 
-// Members exposes the explicit members (for registration and docs).
-func (m *Namespace) Members() starlark.StringDict { return m.members }
+	dynamic sync.Map // name -> builtin, made on first use
+	once    sync.Once
+	names   []string
+}
 
-func (m *Namespace) Attr(name string) (starlark.Value, error) {
-	if name == "__load__" { // x.load, as the interpreter spells it (load is a Starlark keyword)
-		name = "load"
-	}
-	if v, ok := m.members[name]; ok {
-		return v, nil
-	}
-	if m.prefix == "-" || name == "" || strings.HasPrefix(name, "_") {
+func (a *atenOps) Lookup(name string) (starlark.Value, error) {
+	if strings.HasPrefix(name, "_") {
 		return nil, nil
 	}
-	if v, ok := m.dynamic.Load(name); ok {
+	if v, ok := a.dynamic.Load(name); ok {
 		return v.(starlark.Value), nil
 	}
-	op, err := aten.LookupOp("aten::" + m.prefix + name)
+	op, err := aten.LookupOp("aten::" + a.prefix + name)
 	if err != nil {
 		return nil, nil
 	}
-	qual := m.name + "." + name
-	lang.SetDoc(qual, fmt.Sprintf("%s(...): libtorch's aten::%s%s. Signatures:\n%s", qual, m.prefix, name, indent(op.Schemas())))
-	b := starlark.NewBuiltin(qual, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	qual := a.module + "." + name
+	doc := fmt.Sprintf("%s(...): libtorch's aten::%s%s. Signatures:\n%s", qual, a.prefix, name, indent(op.Schemas()))
+	b := lang.Func(qual, doc, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		cargs, err := argsFor(nil, args, kwargs)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", qual, err)
 		}
 		return callOp(qual, op, cargs)
 	})
-	v, _ := m.dynamic.LoadOrStore(name, b)
+	v, _ := a.dynamic.LoadOrStore(name, b)
 	return v.(starlark.Value), nil
 }
 
-func (m *Namespace) AttrNames() []string {
-	names := make([]string, 0, len(m.members))
-	for n := range m.members {
-		names = append(names, n)
+// Names lists the operators this libtorch can call with the prefix, read
+// from its schemas at the first dir() or completion.
+func (a *atenOps) Names() []string {
+	if !a.list {
+		return nil
 	}
-	if m.prefix == "" {
-		names = append(names, commonFunctions...)
-	}
-	sort.Strings(names)
-	out := names[:0]
-	for i, n := range names {
-		if i == 0 || n != names[i-1] {
-			out = append(out, n)
+	a.once.Do(func() {
+		for _, n := range aten.OpNames() {
+			rest, ok := strings.CutPrefix(n, a.prefix)
+			if !ok || rest == "" {
+				continue
+			}
+			// torch.linalg and torch.special list their own operators.
+			if a.prefix == "" && (strings.HasPrefix(n, "linalg_") || strings.HasPrefix(n, "special_")) {
+				continue
+			}
+			a.names = append(a.names, rest)
 		}
-	}
-	return out
+	})
+	return a.names
 }
 
 func indent(s string) string {
 	s = strings.TrimRight(s, "\n")
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
-
-// commonFunctions are aten operators listed by dir(torch) and completion;
-// every other aten operator works too.
-var commonFunctions = strings.Fields(`
-abs add addmm all allclose amax amin any argmax argmin argsort bmm cat cdist chunk clamp clone cos
-cumsum diag diag_embed diagonal div dot einsum eq exp flatten flip gather ge gt index_select isnan le
-log log1p log_softmax logsumexp lt masked_fill matmul max maximum mean median min minimum mm mul
-nonzero norm nuclear_norm outer pow prod relu remainder reshape scatter sigmoid sign sin softmax sort
-split sqrt square squeeze stack std sub sum tanh topk transpose tril triu unsqueeze var where`)
 
 // Module is the torch module value.
 var Module *Namespace
@@ -217,14 +204,12 @@ or of the last two dims given by dim).`
 func sizeCreator(name string) *starlark.Builtin {
 	qual := "torch." + name
 	doc := fmt.Sprintf("%s(*size, dtype=None, device=None, requires_grad=False): a new tensor of the given size (dtype float32 by default).", qual)
-	// The operator is resolved at the first call: building libtorch's
-	// operator table at start-up would slow every dadash command down.
 	return lang.Func(qual, doc, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		size, err := sizeArgs(qual, args)
 		if err != nil {
 			return nil, err
 		}
-		return create(qual, aten.MustOp("aten::"+name), starlark.Tuple{size}, kwargs)
+		return create(qual, name, starlark.Tuple{size}, kwargs)
 	})
 }
 
@@ -247,15 +232,26 @@ func sizeArgs(fn string, args starlark.Tuple) (starlark.Tuple, error) {
 	return args, nil
 }
 
+// callNamed calls aten::name, resolved at its first use (building
+// libtorch's operator table at start-up would slow every command down); a
+// libtorch without the operator gives an error, not a crash.
+func callNamed(display, name string, args []aten.Arg) (starlark.Value, error) {
+	op, err := aten.LookupOp("aten::" + name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", display, err)
+	}
+	return callOp(display, op, args)
+}
+
 // creator wraps an aten factory, handling requires_grad= like PyTorch.
 func creator(name, doc string) *starlark.Builtin {
 	qual := "torch." + name
 	return lang.Func(qual, doc, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		return create(qual, aten.MustOp("aten::"+name), args, kwargs)
+		return create(qual, name, args, kwargs)
 	})
 }
 
-func create(qual string, op *aten.Op, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func create(qual, opname string, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	requiresGrad := false
 	rest := kwargs[:0:0]
 	for _, kv := range kwargs {
@@ -273,7 +269,7 @@ func create(qual string, op *aten.Op, args starlark.Tuple, kwargs []starlark.Tup
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", qual, err)
 	}
-	v, err := callOp(qual, op, cargs)
+	v, err := callNamed(qual, opname, cargs)
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +420,7 @@ func fnFull(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	cargs = append(cargs, aten.KW("dtype", aten.D(*dt)))
-	v, err := callOp(b.Name(), aten.MustOp("aten::full"), cargs)
+	v, err := callNamed(b.Name(), "full", cargs)
 	if err != nil {
 		return nil, err
 	}
@@ -462,7 +458,7 @@ func fnRandint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		dt = *o.dtype
 	}
 	cargs = append(cargs, aten.KW("dtype", aten.D(dt)))
-	v, err := callOp(b.Name(), aten.MustOp("aten::randint"), cargs)
+	v, err := callNamed(b.Name(), "randint", cargs)
 	if err != nil {
 		return nil, err
 	}
@@ -614,14 +610,14 @@ func (x *Tensor) unique(fn string, sorted, inverse, counts bool, dim starlark.Va
 	var v starlark.Value
 	var err error
 	if dim == starlark.None {
-		v, err = callOp(fn, aten.MustOp("aten::_unique2"), []aten.Arg{aten.T(x.t), aten.B(sorted), aten.B(inverse), aten.B(counts)})
+		v, err = callNamed(fn, "_unique2", []aten.Arg{aten.T(x.t), aten.B(sorted), aten.B(inverse), aten.B(counts)})
 	} else {
 		d, ok := dim.(starlark.Int)
 		if !ok {
 			return nil, fmt.Errorf("%s: dim must be an int or None", fn)
 		}
 		di, _ := d.Int64()
-		v, err = callOp(fn, aten.MustOp("aten::unique_dim"), []aten.Arg{aten.T(x.t), aten.I(di), aten.B(sorted), aten.B(inverse), aten.B(counts)})
+		v, err = callNamed(fn, "unique_dim", []aten.Arg{aten.T(x.t), aten.I(di), aten.B(sorted), aten.B(inverse), aten.B(counts)})
 	}
 	if err != nil {
 		return nil, err
@@ -661,7 +657,7 @@ func fnEinsum(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
-	return callOp(b.Name(), aten.MustOp("aten::einsum"), cargs)
+	return callNamed(b.Name(), "einsum", cargs)
 }
 
 // varTensors wraps an aten operator taking Tensor[] as PyTorch's varargs form.
@@ -680,7 +676,7 @@ func varTensors(name, doc string) *starlark.Builtin {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", qual, err)
 		}
-		return callOp(qual, aten.MustOp("aten::"+name), cargs)
+		return callNamed(qual, name, cargs)
 	})
 }
 
@@ -703,22 +699,22 @@ func (x *Tensor) norm(fn string, p, dim starlark.Value, keepdim bool, dtype star
 		switch string(s) {
 		case "fro":
 			if dim == starlark.None {
-				return callOp(fn, aten.MustOp("aten::linalg_vector_norm"), []aten.Arg{self, aten.F(2), aten.KW("keepdim", aten.B(keepdim))})
+				return callNamed(fn, "linalg_vector_norm", []aten.Arg{self, aten.F(2), aten.KW("keepdim", aten.B(keepdim))})
 			}
 			d, err := toArg("dim", dim)
 			if err != nil {
 				return nil, err
 			}
-			return callOp(fn, aten.MustOp("aten::linalg_vector_norm"), []aten.Arg{self, aten.F(2), d, aten.KW("keepdim", aten.B(keepdim))})
+			return callNamed(fn, "linalg_vector_norm", []aten.Arg{self, aten.F(2), d, aten.KW("keepdim", aten.B(keepdim))})
 		case "nuc":
 			if dim == starlark.None {
-				return callOp(fn, aten.MustOp("aten::nuclear_norm"), []aten.Arg{self, aten.KW("keepdim", aten.B(keepdim))})
+				return callNamed(fn, "nuclear_norm", []aten.Arg{self, aten.KW("keepdim", aten.B(keepdim))})
 			}
 			d, err := toArg("dim", dim)
 			if err != nil {
 				return nil, err
 			}
-			return callOp(fn, aten.MustOp("aten::nuclear_norm"), []aten.Arg{self, d, aten.KW("keepdim", aten.B(keepdim))})
+			return callNamed(fn, "nuclear_norm", []aten.Arg{self, d, aten.KW("keepdim", aten.B(keepdim))})
 		}
 		return nil, fmt.Errorf("%s: p must be a number, 'fro' or 'nuc', got %q", fn, string(s))
 	}
@@ -742,7 +738,7 @@ func (x *Tensor) norm(fn string, p, dim starlark.Value, keepdim bool, dtype star
 		}
 		args = append(args, d)
 	}
-	return callOp(fn, aten.MustOp("aten::linalg_vector_norm"), args)
+	return callNamed(fn, "linalg_vector_norm", args)
 }
 
 // ---------------------------------------------------------------- cuda

@@ -68,7 +68,7 @@ func (x *Tensor) CheckTruth() (bool, error) {
 		return false, fmt.Errorf("Boolean value of Tensor with no values is ambiguous")
 	}
 	if n > 1 {
-		return false, fmt.Errorf("Boolean value of Tensor with more than one value is ambiguous (shape %s); use .any() or .all()", shapeString(x.t.Shape()))
+		return false, fmt.Errorf("Boolean value of Tensor with more than one value is ambiguous (shape %s); use .any() or .all()", lang.Size(x.t.Shape()))
 	}
 	v, err := x.t.Float64s()
 	if err != nil {
@@ -81,17 +81,6 @@ func (x *Tensor) CheckTruth() (bool, error) {
 func (x *Tensor) NumericData() ([]float64, []int64, error) {
 	v, err := x.t.Float64s()
 	return v, x.t.Shape(), err
-}
-
-func shapeString(s []int64) string {
-	parts := make([]string, len(s))
-	for i, v := range s {
-		parts[i] = fmt.Sprint(v)
-	}
-	if len(parts) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // Len is the size of the first dimension (0 for a 0-d tensor).
@@ -157,7 +146,8 @@ var binaryOps = map[syntax.Token]string{
 }
 
 // Binary implements + - * / // % & | ^ << >> and the ** and @ operators.
-func (x *Tensor) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {
+func (x *Tensor) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (_ starlark.Value, err error) {
+	defer lang.Recover("Tensor "+op.String(), &err)
 	name, ok := binaryOps[op]
 	if !ok {
 		return nil, nil
@@ -190,7 +180,8 @@ func binaryOp(name string, x *Tensor, y starlark.Value, reflected bool) (starlar
 func operatorName(name string) string { return "torch." + name }
 
 // MatMul implements a @ b.
-func (x *Tensor) MatMul(y starlark.Value, reflected bool) (starlark.Value, error) {
+func (x *Tensor) MatMul(y starlark.Value, reflected bool) (_ starlark.Value, err error) {
+	defer lang.Recover("Tensor @", &err)
 	if _, ok := y.(*Tensor); !ok {
 		return nil, nil
 	}
@@ -198,7 +189,8 @@ func (x *Tensor) MatMul(y starlark.Value, reflected bool) (starlark.Value, error
 }
 
 // Unary implements -t, +t and ~t.
-func (x *Tensor) Unary(op syntax.Token) (starlark.Value, error) {
+func (x *Tensor) Unary(op syntax.Token) (_ starlark.Value, err error) {
+	defer lang.Recover("Tensor "+op.String(), &err)
 	var name string
 	switch op {
 	case syntax.MINUS:
@@ -210,7 +202,7 @@ func (x *Tensor) Unary(op syntax.Token) (starlark.Value, error) {
 	default:
 		return nil, nil
 	}
-	return callOp("torch."+name, aten.MustOp("aten::"+name), []aten.Arg{aten.T(x.t)})
+	return callNamed("torch."+name, name, []aten.Arg{aten.T(x.t)})
 }
 
 var compareOps = map[syntax.Token]string{
@@ -219,7 +211,8 @@ var compareOps = map[syntax.Token]string{
 
 // RichCompare makes comparisons give bool tensors, as in PyTorch. The
 // interpreter has already mirrored op when reflected is true.
-func (x *Tensor) RichCompare(op syntax.Token, y starlark.Value, reflected bool) (starlark.Value, error) {
+func (x *Tensor) RichCompare(op syntax.Token, y starlark.Value, reflected bool) (_ starlark.Value, err error) {
+	defer lang.Recover("Tensor "+op.String(), &err)
 	name, ok := compareOps[op]
 	if !ok {
 		return nil, nil
@@ -239,7 +232,8 @@ func (x *Tensor) RichCompare(op syntax.Token, y starlark.Value, reflected bool) 
 
 // Attr gives properties and methods. Methods not special-cased here are
 // libtorch's own: t.name(...) calls aten::name(t, ...).
-func (x *Tensor) Attr(name string) (starlark.Value, error) {
+func (x *Tensor) Attr(name string) (_ starlark.Value, err error) {
+	defer lang.Recover("Tensor."+name, &err)
 	switch name {
 	case "shape":
 		return shapeTuple(x.t.Shape()), nil
@@ -284,14 +278,14 @@ func (x *Tensor) Attr(name string) (starlark.Value, error) {
 		return starlark.NewBuiltin(name, m.fn).BindReceiver(x), nil
 	}
 	if op := methodOp(name); op != nil {
-		return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		return starlark.NewBuiltin(name, lang.Safe(func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			self := b.Receiver().(*Tensor)
 			cargs, err := argsFor([]aten.Arg{aten.T(self.t)}, args, kwargs)
 			if err != nil {
 				return nil, fmt.Errorf("Tensor.%s: %w", name, err)
 			}
 			return callOp("Tensor."+name, op, cargs)
-		}).BindReceiver(x), nil
+		})).BindReceiver(x), nil
 	}
 	return nil, nil
 }
@@ -383,14 +377,15 @@ func shapeTuple(s []int64) starlark.Tuple {
 
 // Get implements t[key] for ints, tuples of indices, tensors, lists, None,
 // slices and Ellipsis (see lang.Slice).
-func (x *Tensor) Get(key starlark.Value) (starlark.Value, bool, error) {
+func (x *Tensor) Get(key starlark.Value) (_ starlark.Value, _ bool, err error) {
+	defer lang.Recover("Tensor index", &err)
 	items, err := indexItems(key)
 	if err != nil {
 		return nil, false, err
 	}
 	t, err := x.t.Index(items)
 	if err != nil {
-		return nil, false, fmt.Errorf("Tensor index: %s (tensor shape %s)", err, shapeString(x.t.Shape()))
+		return nil, false, fmt.Errorf("Tensor index: %s (tensor shape %s)", err, lang.Size(x.t.Shape()))
 	}
 	return newTensor(t), true, nil
 }
@@ -411,7 +406,8 @@ func (x *Tensor) Slice(start, end, step int) starlark.Value {
 }
 
 // SetKey implements t[key] = value (a tensor or a number).
-func (x *Tensor) SetKey(key, value starlark.Value) error {
+func (x *Tensor) SetKey(key, value starlark.Value) (err error) {
+	defer lang.Recover("Tensor item assignment", &err)
 	items, err := indexItems(key)
 	if err != nil {
 		return err
@@ -442,7 +438,7 @@ func (x *Tensor) SetKey(key, value starlark.Value) error {
 		err = x.t.IndexPut(items, aten.Tensor{}, f)
 	}
 	if err != nil {
-		return fmt.Errorf("Tensor item assignment: %s (tensor shape %s)", err, shapeString(x.t.Shape()))
+		return fmt.Errorf("Tensor item assignment: %s (tensor shape %s)", err, lang.Size(x.t.Shape()))
 	}
 	return nil
 }

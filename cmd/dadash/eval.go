@@ -224,7 +224,7 @@ func (c *cli) evalCheckpoint(path, source, dataset, save string, names []string,
 	src := fmt.Sprintf(`load("@stdlib/recipe.star", "evaluate_checkpoint")
 __eval_result__(evaluate_checkpoint(%q, [%s], source_path = %s, dataset = %s, save_embeddings = %s))
 `, path, strings.Join(quoted, ", "), starStr(source), starStr(dataset), starStr(save))
-	if code := c.fail(h.RunString(context.Background(), "<eval>", src, nil)); code != exitOK {
+	if code := c.fail(h.RunGenerated(context.Background(), "<eval>", src)); code != exitOK {
 		return code
 	}
 	return c.printPairs(pairs, asJSON)

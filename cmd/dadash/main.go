@@ -339,8 +339,8 @@ func (c *cli) helpCommand(args []string) int {
 	if !ok {
 		return c.fail(usagef("help: no command %s", args[0]))
 	}
-	c.commandUsage(c.stdout, cmd)
-	return exitOK
+	// Every command prints its own usage for --help: one text per command.
+	return cmd.run(c, []string{"--help"})
 }
 
 // versionString is the linked-in version, else the module version, else "dev".
@@ -380,7 +380,8 @@ const usageText = `usage: dadash [flags] [FILE.star [args...]]
        dadash [flags] COMMAND [args...]
 
 Runs a Starlark script with dadash's modules, or starts the REPL when no
-script is given.
+script is given. Statements piped to dadash run like a script: the first
+error stops them with status 1.
 
 Commands:
 %s

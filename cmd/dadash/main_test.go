@@ -144,8 +144,9 @@ func TestProgramAndREPL(t *testing.T) {
 	dadash(t, dir, "", "--threads", "2", "-c", "print('ok')").check(t, "--threads", 0, "ok\n")
 	dadash(t, dir, "", "-c", "1 // 0").check(t, "-c error", 1, "", "<cmd>:1:3: floored division by zero")
 	dadash(t, dir, "x = 1\nx + 1\n").check(t, "pipe", 0, "2\n")
-	dadash(t, dir, "def f():\n    return 'f'\n\nf()\nnope\nprint('still here')\n").check(t, "pipe with errors", 0,
-		"\"f\"\nstill here\n", "<stdin>:1:1: undefined: nope")
+	// Piped input runs like a script: it stops at the first error, status 1.
+	dadash(t, dir, "def f():\n    return 'f'\n\nf()\nnope\nprint('not reached')\n").check(t, "pipe with errors", 1,
+		"\"f\"\n", "<stdin>:1:1: undefined: nope")
 	r := dadash(t, dir, "x = config(n = 1).n\nx\n", "--set", "n=5")
 	r.check(t, "REPL config", 0, "5\n")
 }

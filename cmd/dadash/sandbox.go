@@ -129,8 +129,8 @@ func (c *cli) applyLimits(o *interp.Options) {
 }
 
 // namedRoots are the paths the command line names for the run: --set
-// key=P and, among the arguments, --key P or --key=P (the recipes' and
-// eval's flags), for the keys in readKeys and writeKeys.
+// key=P, the settings given as --key P after a script, and eval's --key P
+// flags, for the keys in readKeys and writeKeys.
 func (c *cli) namedRoots() (read, write []string) {
 	add := func(key, v string) {
 		v = strings.Trim(v, `"'`)
@@ -142,7 +142,7 @@ func (c *cli) namedRoots() (read, write []string) {
 			write = append(write, v)
 		}
 	}
-	for _, kv := range c.sets {
+	for _, kv := range append(append([]string{}, c.sets...), c.flags...) {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			add(strings.TrimSpace(k), strings.TrimSpace(v))
 		}

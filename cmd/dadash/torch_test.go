@@ -31,7 +31,7 @@ func TestTorchErrors(t *testing.T) {
 		{"matmul shapes", "a = torch.ones(2, 3)\nb = torch.ones(4, 5)\nc = a @ b\n",
 			[]string{"<cmd>:3:7:", "shapes cannot be multiplied (2x3 and 4x5)"}},
 		{"mm shapes", "torch.mm(torch.ones(2, 3), torch.ones(4, 5))\n",
-			[]string{"torch.mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)", "Tensor[2, 3] float32, Tensor[4, 5] float32"}},
+			[]string{"torch.mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)", "float32 tensor of torch.Size([2, 3]), float32 tensor of torch.Size([4, 5])"}},
 		{"index out of range", "t = torch.zeros(3)\nt[5]\n",
 			[]string{"<cmd>:2:2:", "index 5 is out of bounds for dimension 0 with size 3"}},
 		{"bad dtype", "torch.tensor([1, 2]).mean()\n",

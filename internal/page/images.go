@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/dadash/dadash/lang"
 )
 
 // Pages are self-contained, so every image goes in as a data URI.
@@ -61,7 +63,7 @@ func ArrayPNG(data []float64, shape []int64) (string, error) {
 		return "", err
 	}
 	if int64(len(data)) != h*w*c {
-		return "", fmt.Errorf("image data has %d values, shape %v needs %d", len(data), shape, h*w*c)
+		return "", fmt.Errorf("image data has %d values, shape %s needs %d", len(data), lang.Size(shape), h*w*c)
 	}
 	return pngURI(data, int(h), int(w), int(c), chw)
 }
@@ -70,19 +72,19 @@ func ArrayPNG(data []float64, shape []int64) (string, error) {
 // (N, H, W, C), as one data URI each.
 func BatchPNG(data []float64, shape []int64) ([]string, error) {
 	if len(shape) != 3 && len(shape) != 4 {
-		return nil, fmt.Errorf("a batch of images has shape (N, H, W), (N, C, H, W) or (N, H, W, C), got %v", shape)
+		return nil, fmt.Errorf("a batch of images has shape (N, H, W), (N, C, H, W) or (N, H, W, C), got %s", lang.Size(shape))
 	}
 	n := shape[0]
 	inner := shape[1:]
 	if len(inner) == 3 && !isChannels(inner[0]) && !isChannels(inner[2]) {
-		return nil, fmt.Errorf("images of shape %v: neither the first nor the last dimension is 1, 3 or 4 channels", inner)
+		return nil, fmt.Errorf("images of shape %s: neither the first nor the last dimension is 1, 3 or 4 channels", lang.Size(inner))
 	}
 	per := int64(1)
 	for _, d := range inner {
 		per *= d
 	}
 	if int64(len(data)) != n*per {
-		return nil, fmt.Errorf("image data has %d values, shape %v needs %d", len(data), shape, n*per)
+		return nil, fmt.Errorf("image data has %d values, shape %s needs %d", len(data), lang.Size(shape), n*per)
 	}
 	out := make([]string, n)
 	for i := range out {
@@ -107,7 +109,7 @@ func imageLayout(shape []int64) (h, w, c int64, chw bool, err error) {
 	case len(shape) == 3 && isChannels(shape[2]):
 		return shape[0], shape[1], shape[2], false, nil
 	}
-	return 0, 0, 0, false, fmt.Errorf("an image has shape (H, W), (C, H, W) with C = 1 or 3, or (H, W, C) with C = 1, 3 or 4, got %v", shape)
+	return 0, 0, 0, false, fmt.Errorf("an image has shape (H, W), (C, H, W) with C = 1 or 3, or (H, W, C) with C = 1, 3 or 4, got %s", lang.Size(shape))
 }
 
 func pngURI(data []float64, h, w, c int, chw bool) (string, error) {

@@ -135,7 +135,7 @@ func (a *Array) Attr(name string) (starlark.Value, error) {
 	case "ndim":
 		return starlark.MakeInt(2), nil
 	case "tolist":
-		return starlark.NewBuiltin("tolist", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		return starlark.NewBuiltin("array.tolist", lang.Safe(func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			if err := starlark.UnpackArgs("array.tolist", args, kwargs); err != nil {
 				return nil, err
 			}
@@ -144,7 +144,7 @@ func (a *Array) Attr(name string) (starlark.Value, error) {
 				rows[i] = a.row(i)
 			}
 			return starlark.NewList(rows), nil
-		}), nil
+		})), nil
 	}
 	return nil, nil
 }

@@ -21,10 +21,10 @@ import (
 )
 
 // Module is the manifold module value.
-var Module = &starlarkstruct.Module{Name: "manifold", Members: starlark.StringDict{
+var Module = lang.NewNamespace("manifold", docModule, starlark.StringDict{
 	"tsne": lang.Func("manifold.tsne", docTSNE, fnTSNE),
 	"pca":  lang.Func("manifold.pca", docPCA, fnPCA),
-}}
+}, nil)
 
 func init() {
 	lang.Register(lang.Module{Name: "manifold", Value: Module, Doc: docModule})
@@ -91,7 +91,7 @@ func matrix(fn, param string, v starlark.Value) ([]float64, int, int, error) {
 			return nil, 0, 0, fmt.Errorf("%s: %s: %v", fn, param, err)
 		}
 		if len(shape) != 2 {
-			return nil, 0, 0, fmt.Errorf("%s: %s must be 2-D (n_samples, n_features), got shape %v", fn, param, shape)
+			return nil, 0, 0, fmt.Errorf("%s: %s must be 2-D (n_samples, n_features), got %s", fn, param, lang.Size(shape))
 		}
 		return data, int(shape[0]), int(shape[1]), nil
 	}
@@ -115,7 +115,7 @@ func matrix(fn, param string, v starlark.Value) ([]float64, int, int, error) {
 				return nil, 0, 0, fmt.Errorf("%s: %s row %d: %v", fn, param, i, err)
 			}
 			if len(shape) != 1 {
-				return nil, 0, 0, fmt.Errorf("%s: %s row %d must be 1-D, got shape %v", fn, param, i, shape)
+				return nil, 0, 0, fmt.Errorf("%s: %s row %d must be 1-D, got %s", fn, param, i, lang.Size(shape))
 			}
 			vals = rd
 		case starlark.Indexable:

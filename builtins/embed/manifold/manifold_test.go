@@ -96,7 +96,7 @@ func TestInterrupt(t *testing.T) {
 	lang.SetContext(thread, ctx)
 	var out bytes.Buffer
 	lang.SetOutput(thread, &out, &out)
-	_, err := starlark.Call(thread, Module.Members["tsne"], starlark.Tuple{rows(50, 5)}, []starlark.Tuple{{starlark.String("perplexity"), starlark.Float(5)}})
+	_, err := starlark.Call(thread, Module.Members()["tsne"], starlark.Tuple{rows(50, 5)}, []starlark.Tuple{{starlark.String("perplexity"), starlark.Float(5)}})
 	if !errors.Is(err, lang.ErrInterrupted) {
 		t.Fatalf("err = %v, want lang.ErrInterrupted", err)
 	}
@@ -110,7 +110,7 @@ func TestProgressLines(t *testing.T) {
 		thread := &starlark.Thread{Name: "test"}
 		var out, errOut bytes.Buffer
 		lang.SetOutput(thread, &out, &errOut)
-		_, err := starlark.Call(thread, Module.Members["tsne"], starlark.Tuple{rows(60, 5)}, []starlark.Tuple{
+		_, err := starlark.Call(thread, Module.Members()["tsne"], starlark.Tuple{rows(60, 5)}, []starlark.Tuple{
 			{starlark.String("perplexity"), starlark.Float(5)},
 			{starlark.String("n_iter"), starlark.MakeInt(300)},
 			{starlark.String("progress"), starlark.Bool(show)},

@@ -18,7 +18,6 @@ package aten
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -98,7 +97,7 @@ func errorFrom(e *C.char) error {
 	}
 	s := C.GoString(e)
 	C.dd_free(unsafe.Pointer(e))
-	return errors.New(s)
+	return translate(s)
 }
 
 // DType is libtorch's c10::ScalarType code.

@@ -11,7 +11,7 @@ func TestCallOverloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := MustOp("aten::sum")
+	sum := mustOp(t, "aten::sum")
 	s, err := sum.Call1(T(x))
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +32,7 @@ func TestCallOverloads(t *testing.T) {
 		t.Fatalf("sum dim = %v", v)
 	}
 	// max.dim returns a named tuple
-	rs, err := MustOp("aten::max").Call(T(x), I(1))
+	rs, err := mustOp(t, "aten::max").Call(T(x), I(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestCallOverloads(t *testing.T) {
 		t.Fatalf("max.dim results %+v", rs)
 	}
 	// add with a Python number uses the wrapped-scalar path
-	y, err := MustOp("aten::add").Call1(T(x), F(0.5))
+	y, err := mustOp(t, "aten::add").Call1(T(x), F(0.5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestCallOverloads(t *testing.T) {
 		t.Fatalf("add = %v", v)
 	}
 	// error: mm of incompatible shapes names the shapes
-	_, err = MustOp("aten::mm").Call1(T(x), T(x))
+	_, err = mustOp(t, "aten::mm").Call1(T(x), T(x))
 	if err == nil || !strings.Contains(err.Error(), "2x3") {
 		t.Fatalf("mm err = %v", err)
 	}
@@ -57,7 +57,7 @@ func TestCallOverloads(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("bogus kw err = %v", err)
 	}
-	ls, err := MustOp("aten::logsumexp").Call1(T(x), I(1))
+	ls, err := mustOp(t, "aten::logsumexp").Call1(T(x), I(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestCallOverloads(t *testing.T) {
 
 func BenchmarkCallAdd(b *testing.B) {
 	x, _ := FromFloat32s([]float32{1, 2, 3, 4}, 4)
-	op := MustOp("aten::add")
+	op := mustOp(b, "aten::add")
 	for i := 0; i < b.N; i++ {
 		op.Call1(T(x), T(x))
 	}
@@ -81,4 +81,14 @@ func BenchmarkGotorchAdd(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		x.Tensor.Add(x.Tensor, 1)
 	}
+}
+
+// mustOp resolves an operator every supported libtorch has.
+func mustOp(t testing.TB, qualname string) *Op {
+	t.Helper()
+	op, err := LookupOp(qualname)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op
 }

@@ -45,15 +45,6 @@ func LookupOp(qualname string) (*Op, error) {
 	return op, nil
 }
 
-// MustOp is LookupOp for names that exist in every libtorch dadash supports.
-func MustOp(qualname string) *Op {
-	op, err := LookupOp(qualname)
-	if err != nil {
-		panic(err)
-	}
-	return op
-}
-
 // OpExists reports whether libtorch has the operator.
 func OpExists(qualname string) bool {
 	_, err := LookupOp(qualname)

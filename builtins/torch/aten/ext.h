@@ -78,6 +78,9 @@ const char *dd_call(dd_op op, const char *display, const dd_arg *args, int64_t n
 char *dd_op_schemas(dd_op op);
 /* Whether aten::<name> exists. */
 int dd_op_exists(const char *qualname);
+/* The names (without "aten::") of the aten operators dd_call can call, one
+   per line, sorted; malloc'd. */
+char *dd_op_names(void);
 
 /* Tensor handles and metadata. */
 void dd_tensor_free(dd_tensor t);

@@ -249,7 +249,7 @@ func (v *View) Attr(name string) (starlark.Value, error) {
 	case "title":
 		return starlark.String(v.title), nil
 	case "save":
-		return starlark.NewBuiltin("embedding_view.save", v.save).BindReceiver(v), nil
+		return starlark.NewBuiltin("embedding_view.save", lang.Safe(v.save)).BindReceiver(v), nil
 	}
 	return nil, nil
 }

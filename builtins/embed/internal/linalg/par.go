@@ -43,10 +43,19 @@ func For(n, grain, threads int, body func(lo, hi int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var failure atomic.Value // the first panic of a worker
 	wg.Add(threads)
 	for t := 0; t < threads; t++ {
 		go func() {
 			defer wg.Done()
+			// A panic on a worker goroutine would end the process; raise
+			// it again on the caller's, where the builtin's guard turns it
+			// into an error at the script's line.
+			defer func() {
+				if r := recover(); r != nil {
+					failure.CompareAndSwap(nil, panicValue{r})
+				}
+			}()
 			for {
 				c := int(next.Add(1) - 1)
 				if c >= chunks {
@@ -59,4 +68,11 @@ func For(n, grain, threads int, body func(lo, hi int)) {
 		}()
 	}
 	wg.Wait()
+	if f := failure.Load(); f != nil {
+		panic(f.(panicValue).v)
+	}
 }
+
+// panicValue boxes a recovered value for atomic.Value, which needs one
+// concrete type.
+type panicValue struct{ v any }
