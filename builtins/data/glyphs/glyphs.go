@@ -324,6 +324,9 @@ func build(tmp, key string, o Options, chars []rune, srcs []fontSource) error {
 		inUse = append(inUse, f)
 		inUseGIs = append(inUseGIs, gis[fi])
 	}
+	if len(faces) == 0 {
+		return fmt.Errorf("no font face could be read from %s (see the warnings)", fontList(srcs))
+	}
 	if len(inUse) == 0 {
 		return fmt.Errorf("none of the %d faces found (%s) draws any of the %d characters of charset %q", len(faces), fontList(srcs), len(chars), clip(o.Charset))
 	}
