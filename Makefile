@@ -23,6 +23,9 @@ export LIBTORCH
 # c10d's Gloo process group, for dist), the real-data test set, and
 # the compilers cgo needs.
 APT_PACKAGES := g++ make git ca-certificates libtorch-dev libfaiss-dev libopenblas-dev dataset-fashion-mnist libturbojpeg0-dev libgloo-dev libjpeg62-turbo-dev
+# The fonts of data.glyphs: 12 distinct faces that draw all of GB2312 level 1
+# (about 320 MB installed; builtins/data/glyphs/fonts.go says why these).
+APT_PACKAGES += fonts-noto-cjk fonts-arphic-ukai fonts-arphic-uming fonts-wqy-zenhei fonts-droid-fallback fonts-hanazono fonts-lxgw-wenkai fonts-smiley-sans fonts-unifont
 # What only the tests need: a headless browser that loads reports offline.
 TEST_APT_PACKAGES := chromium
 # What only the benchmarks need: torchvision + PIL to compare the data pipeline with.

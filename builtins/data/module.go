@@ -44,6 +44,7 @@ func init() {
 		"online_products": fn("data.online_products", docSOP, datasetFn("data.online_products", "online_products", loadSOP)),
 		"inshop":          fn("data.inshop", docInShop, datasetFn("data.inshop", "inshop", loadInShop)),
 		"fashion_mnist":   fn("data.fashion_mnist", docFashion, fnFashionMNIST),
+		"glyphs":          fn("data.glyphs", docGlyphs, fnGlyphs),
 		"image_folder":    fn("data.image_folder", "data.image_folder(root, transform=None): a dataset of root/<class>/<image> (.jpg, .jpeg, .png), classes sorted by folder name, labels 0..n-1.", fnImageFolder),
 		"make_synthetic":  fn("data.make_synthetic", docSynthetic, fnMakeSynthetic),
 		"read_image":      fn("data.read_image", docReadImage, fnReadImage),
@@ -88,7 +89,7 @@ func init() {
 const docModule = `data: DML datasets, samplers, transforms and a parallel loader.
 
 Datasets (the layouts of DADA's reference; each returns .train/.test splits, In-Shop .train/.query/.gallery,
-or one split with split=): cub200, cars196, online_products, inshop, fashion_mnist, image_folder;
+or one split with split=): cub200, cars196, online_products, inshop, fashion_mnist, glyphs, image_folder;
 make_synthetic writes tiny look-alikes of them.
 Samplers: class_balanced_sampler (DADA's default), random_sampler, sequential_sampler.
 Transforms (torchvision's, on Pillow-exact pixels): random_resized_crop, random_horizontal_flip, resize,
