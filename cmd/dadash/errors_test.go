@@ -80,7 +80,7 @@ func TestHelpAndDir(t *testing.T) {
 	dir := t.TempDir()
 	r := dadash(t, dir, "", "-c", "help()")
 	r.check(t, "help()", 0, "*")
-	if !strings.Contains(r.stdout, "Modules (no load needed): checkpoint, dada, data, json, losses, manifold, math, metrics, models, nn, optim, os, plot, report, time, torch\n") {
+	if !strings.Contains(r.stdout, "Modules (no load needed): checkpoint, dada, data, dist, json, losses, manifold, math, metrics, models, nn, optim, os, plot, report, time, torch\n") {
 		t.Errorf("help() modules:\n%s", r.stdout)
 	}
 	r = dadash(t, dir, "", "-c", `names = dir(torch)

@@ -138,9 +138,12 @@ func TestFashionMNISTDemo(t *testing.T) {
 			t.Errorf("report.html lacks %q", want)
 		}
 	}
-	for _, sub := range []string{"proxy", "dada"} {
-		if _, err := os.Stat(filepath.Join(dir, "runs", "fashion_mnist", sub, "report.html")); err != nil {
+	for _, sub := range []string{"proxy_loss", "proxy_loss_dada"} {
+		if _, err := os.Stat(filepath.Join(dir, "runs", "fashion_mnist", sub, "seed_0", "report.html")); err != nil {
 			t.Errorf("per-run report: %v", err)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runs", "fashion_mnist", "compare.html")); err != nil {
+		t.Errorf("comparison of the runs: %v", err)
 	}
 }

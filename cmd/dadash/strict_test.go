@@ -93,7 +93,7 @@ func TestEvalAnyRun(t *testing.T) {
 	dir := t.TempDir()
 	fmnist := filepath.Join(root, "scripts", "fashion_mnist.star")
 	dadash(t, dir, "", fmnist, "--epochs", "1", "--train_every", "50", "--width", "8", "--embed_dim", "16").check(t, "train", 0, "*")
-	ck := filepath.Join(dir, "runs", "fashion_mnist", "dada", "checkpoint_last.ckpt")
+	ck := filepath.Join(dir, "runs", "fashion_mnist", "proxy_loss_dada", "seed_0", "checkpoint_last.ckpt")
 	emb := filepath.Join(dir, "emb")
 	r := dadash(t, dir, "", "eval", "--test_path", ck, "--evaluation_metrics", "e_recall@1,mAP_R", "--save_embeddings", emb)
 	r.check(t, "eval fashion_mnist", 0, "*")
