@@ -25,12 +25,18 @@ import (
 
 // Head describes the embedding head on top of a backbone's feature map.
 type Head struct {
-	Pooling   string // "avg", "max", "max+avg"
+	Pooling   string // "avg", "max", "max+avg", "grid"
 	EmbedDim  int64  // 0: no Linear, the pooled features are the embedding
 	LayerNorm bool   // LayerNorm(embed_dim) without affine parameters
 	Normalize bool   // L2-normalise the embedding
 	FrozenBN  bool   // BatchNorm layers stay in eval mode
 }
+
+// gridSide is the side of pooling "grid"'s grid.
+const (
+	gridSide  = 4
+	gridCells = gridSide * gridSide
+)
 
 // Trunk computes a feature map from images (the backbone without head).
 type Trunk func(thread *starlark.Thread, m *nn.Module, x aten.Tensor) (aten.Tensor, error)
@@ -40,8 +46,13 @@ type Trunk func(thread *starlark.Thread, m *nn.Module, x aten.Tensor) (aten.Tens
 func NewEmbeddingNet(m *nn.Module, trunk Trunk, featDim int64, h Head) (*nn.Module, error) {
 	switch h.Pooling {
 	case "avg", "max", "max+avg":
+	case "grid":
+		// The feature map averaged over a 4 x 4 grid and flattened: where
+		// things are survives the pooling (strokes of a character), at 16
+		// times the feature width.
+		featDim *= gridCells
 	default:
-		return nil, fmt.Errorf("pooling must be 'avg', 'max' or 'max+avg', got %q", h.Pooling)
+		return nil, fmt.Errorf("pooling must be 'avg', 'max', 'max+avg' or 'grid', got %q", h.Pooling)
 	}
 	m.SetAttr("pooling", starlark.String(h.Pooling))
 	m.SetAttr("feature_dim", starlark.MakeInt64(featDim))
@@ -98,6 +109,11 @@ func applyHead(thread *starlark.Thread, m *nn.Module, fm aten.Tensor) (emb, feat
 		pooling = "none"
 	}
 	var avg, mx aten.Tensor
+	if pooling == "grid" {
+		if avg, err = aten.Run("adaptive_avg_pool2d", aten.T(fm), aten.Is(gridSide, gridSide)); err != nil {
+			return
+		}
+	}
 	if pooling == "avg" || pooling == "max+avg" {
 		if avg, err = aten.Run("adaptive_avg_pool2d", aten.T(fm), aten.Is(1, 1)); err != nil {
 			return
@@ -113,7 +129,7 @@ func applyHead(thread *starlark.Thread, m *nn.Module, fm aten.Tensor) (emb, feat
 	switch pooling {
 	case "none":
 		feat = fm
-	case "avg":
+	case "avg", "grid":
 		feat = avg
 	case "max":
 		feat = mx

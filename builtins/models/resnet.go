@@ -296,9 +296,12 @@ func addBackboneMethods(m *nn.Module, backbone []string) {
 
 const docSmallCNN = `models.small_cnn(in_channels=1, width=32, embed_dim=64, pooling="avg", layernorm=False, normalize=False, frozen_bn=False, pretrained=None)
 
-A small CNN for 28x28 grey images (Fashion-MNIST): three stages of
+A small CNN for small grey images (Fashion-MNIST, glyphs): three stages of
 conv3x3-BatchNorm-ReLU (width, 2*width, 4*width channels; max-pooling after the
-first two), then the embedding head as for the ResNets. Returns (embedding, features).`
+first two), then the embedding head as for the ResNets. Returns (embedding, features).
+pooling="grid" averages the last feature map over a 4 x 4 grid and flattens it
+(16 * 4 * width features) instead of pooling it to one vector, so that the
+embedding still knows where things are: what tells one character from another.`
 
 func fnSmallCNN(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	inCh, width := 1, 32
