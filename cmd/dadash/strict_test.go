@@ -46,6 +46,12 @@ func TestRecipeFlags(t *testing.T) {
 			t.Errorf("--lr 0.1 gave lr %s", row[i])
 		}
 	}
+	// A setting the loop does read is not refused: the baseline's proxy
+	// rate on a run without DADA, a discriminator setting on one with it.
+	for _, args := range [][]string{{"--dada", "false", "--loss_oproxy_lrmulti", "100"}, {"--d_step", "2", "--scheduler", "multi", "--milestones", "1"}} {
+		dadash(t, dir, "", append([]string{script, "--synthetic", "--epochs", "1", "--save_path", filepath.Join(dir, "read")}, args...)...).
+			check(t, strings.Join(args, " "), 0, "*")
+	}
 	dadash(t, dir, "", script, "--synthetic", "--n_epoch", "1").
 		check(t, "unknown flag", 2, "", `--n_epoch 1: the script has no setting "n_epoch" (did you mean --n_epochs?)`)
 	dadash(t, dir, "", script, "--synthetic", "--lr").
