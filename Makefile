@@ -3,7 +3,7 @@
 # outside the checkout (~/.cache/dadash/native/<versions>), and builds ./dadash.
 #
 #   make            set up and build ./dadash
-#   make demo       the above, then run the default main job (scripts/fashion_mnist.star)
+#   make demo       the above, then run the default main job (scripts/glyphs.star)
 #   make test       vet and test everything (what CI runs)
 #   make bench      the committed benchmarks
 #   make env        print the CGO exports, for `go build`/`go test` by hand:
@@ -65,7 +65,7 @@ dadash: native echarts
 	@echo "built ./dadash"
 
 demo: dadash
-	./dadash scripts/fashion_mnist.star
+	./dadash scripts/glyphs.star
 
 test: EXTRA_APT = $(TEST_APT_PACKAGES)
 test: native echarts
