@@ -136,22 +136,32 @@ func (a *diagAccum) add(l losses.Loss, dom domainOut, cat categoryOut, numClasse
 		if a.sums == nil {
 			a.sums, a.counts = map[string]aten.Tensor{}, map[string]aten.Tensor{}
 		}
+		// Rows are added into their class's row in place (index_add_): a
+		// one-hot matrix product costs C x B x k and a new C x k sum per
+		// step, about 1.2 GFLOP and 80 MB a step for 1,800 classes.
 		for _, name := range diagNames {
 			v, y := rows[name][0], rows[name][1]
-			oh := c.op("one_hot", aten.T(y), aten.I(numClasses))
-			oh = c.op("to", aten.T(oh), aten.D(aten.Float64))
 			v = c.op("to", aten.T(v), aten.D(aten.Float64))
-			sum := c.op("mm", aten.T(c.op("t", aten.T(oh))), aten.T(v))
-			cnt := c.op("sum", aten.T(oh), aten.Is(0))
+			ones := c.op("ones_like", aten.T(y), aten.KW("dtype", aten.D(aten.Float64)))
 			if c.Err != nil {
 				return c.Err
 			}
-			if old, ok := a.sums[name]; ok {
-				sum, cnt = c.add(old, sum), c.add(a.counts[name], cnt)
-				old.Free()
-				a.counts[name].Free()
+			if _, ok := a.sums[name]; !ok {
+				a.sums[name] = c.op("new_zeros", aten.T(v), aten.Is(numClasses, v.Shape()[1]))
+				a.counts[name] = c.op("new_zeros", aten.T(v), aten.Is(numClasses))
+				if c.Err != nil {
+					return c.Err
+				}
 			}
-			a.sums[name], a.counts[name] = sum, cnt
+			for _, acc := range [][2]aten.Tensor{{a.sums[name], v}, {a.counts[name], ones}} {
+				r, err := aten.Run("index_add_", aten.T(acc[0]), aten.I(0), aten.T(y), aten.T(acc[1]))
+				if err != nil {
+					return err
+				}
+				r.Free()
+			}
+			v.Free()
+			ones.Free()
 		}
 		return c.Err
 	})
