@@ -147,3 +147,48 @@ func TestFashionMNISTDemo(t *testing.T) {
 		t.Errorf("comparison of the runs: %v", err)
 	}
 }
+
+// The glyph main job with a reduced budget (60 training characters, 30 test
+// characters, one epoch, the two seeds): rows with a spread, the verdict in
+// words (against raw pixels and seed by seed), one folder per method and seed.
+func TestGlyphsDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains four small CNNs; skipped with -short")
+	}
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	r := dadash(t, dir, "", filepath.Join(root, "scripts", "glyphs.star"),
+		"--train_classes", "60", "--test_classes", "30", "--epochs", "1", "--seeds", "0,1", "--view_points", "200")
+	r.check(t, "glyph demo", 0, "*")
+	for _, row := range []string{"proxy loss ", "proxy loss + DADA "} {
+		found := false
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.HasPrefix(line, row) && strings.Count(line, "±") == 5 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no row with a spread for %q in:\n%s", row, r.stdout)
+		}
+	}
+	for _, want := range []string{"raw pixels on mAP_R", "Seed by seed (same initialisation and batches), proxy loss + DADA minus proxy loss:",
+		"of 2 seeds.", "report: runs/glyphs/report.html"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "runs", "glyphs", "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Glyphs: retrieval of unseen characters", "Seed by seed", "Embedding of the unseen classes"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	for _, sub := range []string{"proxy_loss/seed_0", "proxy_loss/seed_1", "proxy_loss_dada/seed_0", "proxy_loss_dada/seed_1"} {
+		if _, err := os.Stat(filepath.Join(dir, "runs", "glyphs", sub, "log.csv")); err != nil {
+			t.Errorf("per-run log: %v", err)
+		}
+	}
+}
