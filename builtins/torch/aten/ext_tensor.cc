@@ -219,6 +219,11 @@ void dd_set_num_threads(int32_t n) {
   if (auto f = (setter)dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) f(n);
 }
 int32_t dd_get_num_threads(void) { return at::get_num_threads(); }
+void dd_set_thread_omp_threads(int32_t n) {
+  if (n <= 0) return;
+  using setter = void (*)(int);
+  if (auto f = (setter)dlsym(RTLD_DEFAULT, "omp_set_num_threads")) f(n);
+}
 void dd_manual_seed(uint64_t seed) {
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
