@@ -450,8 +450,17 @@ const char *dd_call(dd_op op, const char *display, const dd_arg *args, int64_t n
     const auto &schema = res->handle->schema();
     const auto &params = schema.arguments();
     // One stack per thread, reused: its capacity stays, so a call allocates
-    // only what the operator itself does.
-    thread_local torch::jit::Stack stack;
+    // only what the operator itself does. A call made from inside another
+    // (nothing does today: no operator calls back into Go) gets its own.
+    thread_local torch::jit::Stack shared_stack;
+    thread_local int depth = 0;
+    torch::jit::Stack own_stack;
+    torch::jit::Stack &stack = depth == 0 ? shared_stack : own_stack;
+    struct Depth {
+      int &d;
+      explicit Depth(int &d) : d(d) { d++; }
+      ~Depth() { d--; }
+    } in_call(depth);
     stack.clear();
     for (size_t p = 0; p < params.size(); p++) {
       int32_t k = res->bind[p];
