@@ -292,7 +292,8 @@ func (op *Op) CallBuf(buf []Ret, args ...Arg) ([]Ret, error) {
 
 // Call1 runs an operator that returns one tensor.
 func (op *Op) Call1(args ...Arg) (Tensor, error) {
-	rs, err := op.Call(args...)
+	var rb [1]Ret
+	rs, err := op.CallBuf(rb[:0], args...)
 	if err != nil {
 		return Tensor{}, err
 	}
