@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -295,6 +296,14 @@ func (l *Loader) startPass(epoch, skip int) *pass {
 	for range l.workers {
 		go func() {
 			defer p.wg.Done()
+			// A worker's tensor work (assembling a batch: large copies
+			// that libtorch parallelises) runs on one OpenMP thread: the
+			// cores belong to the training step, and a second team of
+			// spinning or sleeping threads per worker would only contend
+			// with it. The thread is not unlocked, so it ends with the
+			// worker and the cap never reaches other goroutines.
+			runtime.LockOSThread()
+			aten.LimitThisThread(1)
 			for t := range tasks {
 				if p.ctx.Err() == nil {
 					t()

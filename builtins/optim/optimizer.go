@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -365,6 +366,8 @@ func (o *Optimizer) mStep(fn string, thread *starlark.Thread, args starlark.Tupl
 	err = aten.NoGrad(func() error {
 		id := 0
 		for gi, g := range groups {
+			items := make([]item, 0, len(g.params))
+			where := make([]string, 0, len(g.params))
 			for pi, p := range g.params {
 				id++
 				grad, ok, err := p.ATen().Grad()
@@ -380,9 +383,18 @@ func (o *Optimizer) mStep(fn string, thread *starlark.Thread, args starlark.Tupl
 					st = newParamState()
 					o.state[h] = st
 				}
-				if err := o.alg.update(g.h, p.ATen(), grad, st); err != nil {
-					return fmt.Errorf("%s: parameter %d (param_groups[%d][\"params\"][%d], shape %s): %w", fn, id-1, gi, pi, shapeString(p.ATen().Shape()), err)
+				items = append(items, item{p: p.ATen(), grad: grad, st: st, index: len(where)})
+				where = append(where, fmt.Sprintf("parameter %d (param_groups[%d][\"params\"][%d], shape %s)", id-1, gi, pi, shapeString(p.ATen().Shape())))
+			}
+			if len(items) == 0 {
+				continue
+			}
+			if err := o.alg.update(g.h, items); err != nil {
+				var pe *paramError
+				if errors.As(err, &pe) {
+					return fmt.Errorf("%s: %s: %w", fn, where[pe.index], pe.err)
 				}
+				return fmt.Errorf("%s: param_groups[%d]: %w", fn, gi, err)
 			}
 		}
 		return nil

@@ -7,6 +7,8 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/wangkuiyi/gotorch"
+
+	"github.com/dadash/dadash/builtins/torch/aten"
 )
 
 // The cost of reaching libtorch from a script, against calling gotorch from
@@ -47,3 +49,24 @@ func BenchmarkAddStarlarkOperator(b *testing.B) { benchStarlark(b, "x + y") }
 func BenchmarkAddStarlarkFunction(b *testing.B) { benchStarlark(b, "torch.add(x, y)") }
 func BenchmarkAddStarlarkMethod(b *testing.B)   { benchStarlark(b, "x.add(y)") }
 func BenchmarkStarlarkEmptyLoop(b *testing.B)   { benchStarlark(b, "pass") }
+
+// logsumexp with a keyword: an operator with several overloads and a
+// dim list, as DADA's losses call it.
+func BenchmarkLogsumexpStarlarkMethod(b *testing.B) { benchStarlark(b, "x.logsumexp(dim=0)") }
+func BenchmarkLogsumexpStarlarkFunction(b *testing.B) {
+	benchStarlark(b, "torch.logsumexp(x, 0)")
+}
+func BenchmarkLogsumexpGotorch(b *testing.B) {
+	x, _ := smallTensors()
+	op, err := aten.LookupOp("aten::logsumexp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	xa := fromGotorch(x)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := op.Call1(aten.T(xa), aten.Is(0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -108,6 +108,20 @@ func seqArg(v starlark.Indexable) (aten.Arg, error) {
 func argsFor(prefix []aten.Arg, args starlark.Tuple, kwargs []starlark.Tuple) ([]aten.Arg, error) {
 	out := make([]aten.Arg, 0, len(prefix)+len(args)+len(kwargs))
 	out = append(out, prefix...)
+	return appendArgs(out, args, kwargs)
+}
+
+// argBuf is the size of the stack buffers that the hot paths convert
+// arguments into: most operator calls have fewer, so they allocate no slice.
+const argBuf = 6
+
+// argsForBuf is argsFor with self first, appending to buf (a stack array's
+// slice in the callers, so that a method call allocates no argument slice).
+func argsForBuf(buf []aten.Arg, self aten.Arg, args starlark.Tuple, kwargs []starlark.Tuple) ([]aten.Arg, error) {
+	return appendArgs(append(buf, self), args, kwargs)
+}
+
+func appendArgs(out []aten.Arg, args starlark.Tuple, kwargs []starlark.Tuple) ([]aten.Arg, error) {
 	for i, a := range args {
 		c, err := toArg("", a)
 		if err != nil {
@@ -219,7 +233,8 @@ func describeCall(display string, args []aten.Arg) string {
 // callOp runs an operator and converts its results. display names the
 // function for errors ("torch.sum", "Tensor.sum").
 func callOp(display string, op *aten.Op, args []aten.Arg) (starlark.Value, error) {
-	rs, err := op.Call(args...)
+	var rb [2]aten.Ret
+	rs, err := op.CallBuf(rb[:0], args...)
 	if err != nil {
 		return nil, opError(display, op, args, err)
 	}

@@ -63,7 +63,8 @@ func (a *atenOps) Lookup(name string) (starlark.Value, error) {
 	qual := a.module + "." + name
 	doc := fmt.Sprintf("%s(...): libtorch's aten::%s%s. Signatures:\n%s", qual, a.prefix, name, indent(op.Schemas()))
 	b := lang.Func(qual, doc, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		cargs, err := argsFor(nil, args, kwargs)
+		var buf [argBuf]aten.Arg
+		cargs, err := appendArgs(buf[:0], args, kwargs)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", qual, err)
 		}
@@ -236,7 +237,7 @@ func sizeArgs(fn string, args starlark.Tuple) (starlark.Tuple, error) {
 // libtorch's operator table at start-up would slow every command down); a
 // libtorch without the operator gives an error, not a crash.
 func callNamed(display, name string, args []aten.Arg) (starlark.Value, error) {
-	op, err := aten.LookupOp("aten::" + name)
+	op, err := atenOp(name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", display, err)
 	}

@@ -162,19 +162,38 @@ func (x *Tensor) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (
 
 // binaryOp computes x <op> y, or y <op> x when reflected.
 func binaryOp(name string, x *Tensor, y starlark.Value, reflected bool) (starlark.Value, error) {
-	a := aten.T(x.t)
+	var args [2]aten.Arg // on the stack: an operator costs no argument slice
+	args[0] = aten.T(x.t)
 	b, err := toArg("", y)
 	if err != nil {
 		return nil, err
 	}
+	args[1] = b
 	if reflected {
-		a, b = b, a
+		args[0], args[1] = args[1], args[0]
+	}
+	op, err := atenOp(name)
+	if err != nil {
+		return nil, err
+	}
+	return callOp(operatorName(name), op, args[:])
+}
+
+// opsByName caches aten::name by the bare name, so that the hot paths
+// (operators, methods) look it up without building "aten::"+name or taking
+// aten's lock.
+var opsByName sync.Map // string -> *aten.Op
+
+func atenOp(name string) (*aten.Op, error) {
+	if op, ok := opsByName.Load(name); ok {
+		return op.(*aten.Op), nil
 	}
 	op, err := aten.LookupOp("aten::" + name)
 	if err != nil {
 		return nil, err
 	}
-	return callOp(operatorName(name), op, []aten.Arg{a, b})
+	opsByName.Store(name, op)
+	return op, nil
 }
 
 func operatorName(name string) string { return "torch." + name }
@@ -274,29 +293,44 @@ func (x *Tensor) Attr(name string) (_ starlark.Value, err error) {
 	case "mT":
 		return x.callMethod("transpose", starlark.Tuple{starlark.MakeInt(-2), starlark.MakeInt(-1)}, nil)
 	}
+	// The unbound builtin is made once per method name (methods are per
+	// type, not per tensor); an access only binds it to x.
+	if m, ok := boundMethods.Load(name); ok {
+		return m.(*starlark.Builtin).BindReceiver(x), nil
+	}
+	var unbound *starlark.Builtin
 	if m, ok := tensorMethods[name]; ok {
-		return starlark.NewBuiltin(name, m.fn).BindReceiver(x), nil
-	}
-	if op := methodOp(name); op != nil {
-		return starlark.NewBuiltin(name, lang.Safe(func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		unbound = starlark.NewBuiltin(name, m.fn)
+	} else if op := methodOp(name); op != nil {
+		display := "Tensor." + name
+		unbound = starlark.NewBuiltin(name, lang.Safe(func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			self := b.Receiver().(*Tensor)
-			cargs, err := argsFor([]aten.Arg{aten.T(self.t)}, args, kwargs)
+			var buf [argBuf]aten.Arg
+			cargs, err := argsForBuf(buf[:0], aten.T(self.t), args, kwargs)
 			if err != nil {
-				return nil, fmt.Errorf("Tensor.%s: %w", name, err)
+				return nil, fmt.Errorf("%s: %w", display, err)
 			}
-			return callOp("Tensor."+name, op, cargs)
-		})).BindReceiver(x), nil
+			return callOp(display, op, cargs)
+		}))
+	} else {
+		return nil, nil
 	}
-	return nil, nil
+	m, _ := boundMethods.LoadOrStore(name, unbound)
+	return m.(*starlark.Builtin).BindReceiver(x), nil
 }
+
+// boundMethods holds, per method name, the builtin that Attr binds to a
+// tensor: Go-implemented methods and aten ones alike.
+var boundMethods sync.Map // string -> *starlark.Builtin
 
 // callMethod calls aten::name with x first.
 func (x *Tensor) callMethod(name string, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	op, err := aten.LookupOp("aten::" + name)
+	op, err := atenOp(name)
 	if err != nil {
 		return nil, err
 	}
-	cargs, err := argsFor([]aten.Arg{aten.T(x.t)}, args, kwargs)
+	var buf [argBuf]aten.Arg
+	cargs, err := argsForBuf(buf[:0], aten.T(x.t), args, kwargs)
 	if err != nil {
 		return nil, fmt.Errorf("Tensor.%s: %w", name, err)
 	}

@@ -487,6 +487,12 @@ func (t Tensor) IndexPut(items []IndexItem, value Tensor, scalar float64) error 
 // SetNumThreads sets libtorch's intra-op thread count.
 func SetNumThreads(n int) { C.dd_set_num_threads(C.int32_t(n)) }
 
+// LimitThisThread caps OpenMP parallel regions started on the calling OS
+// thread at n threads, leaving the process-wide count alone. The caller
+// must hold its OS thread (runtime.LockOSThread) and should not unlock it:
+// a goroutine that exits locked takes the thread, and the cap, with it.
+func LimitThisThread(n int) { C.dd_set_thread_omp_threads(C.int32_t(n)) }
+
 // NumThreads is libtorch's intra-op thread count.
 func NumThreads() int { return int(C.dd_get_num_threads()) }
 

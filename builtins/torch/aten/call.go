@@ -10,6 +10,7 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -182,7 +183,11 @@ func (a *arena) reset() {
 
 // Call runs the operator on the arguments, choosing the overload that
 // matches them, and returns its results.
-func (op *Op) Call(args ...Arg) ([]Ret, error) {
+func (op *Op) Call(args ...Arg) ([]Ret, error) { return op.CallBuf(nil, args...) }
+
+// CallBuf is Call appending the results to buf, so that a caller with a
+// small array on its stack allocates no result slice.
+func (op *Op) CallBuf(buf []Ret, args ...Arg) ([]Ret, error) {
 	ar := arenas.Get().(*arena)
 	defer func() { ar.reset(); arenas.Put(ar) }()
 	var cargs *C.dd_arg
@@ -242,20 +247,21 @@ func (op *Op) Call(args ...Arg) ([]Ret, error) {
 		}
 	}
 	const retCap = 8
-	buf := (*C.dd_ret)(ar.alloc(retCap * unsafe.Sizeof(C.dd_ret{})))
+	cbuf := (*C.dd_ret)(ar.alloc(retCap * unsafe.Sizeof(C.dd_ret{})))
 	var rets *C.dd_ret
 	var nrets C.int64_t
-	err := errorFrom(C.dd_call(op.h, op.disp, cargs, C.int64_t(len(args)), buf, retCap, &rets, &nrets))
+	err := errorFrom(C.dd_call(op.h, op.disp, cargs, C.int64_t(len(args)), cbuf, retCap, &rets, &nrets))
 	runtime.KeepAlive(args)
 	if err != nil {
 		return nil, err
 	}
-	if rets != buf {
+	if rets != cbuf {
 		defer C.free(unsafe.Pointer(rets))
 	}
 	cr := unsafe.Slice(rets, int(nrets))
-	out := make([]Ret, len(cr))
+	out := slices.Grow(buf[:0], len(cr))[:len(cr)]
 	for k := range cr {
+		out[k] = Ret{}
 		c := &cr[k]
 		r := &out[k]
 		r.Kind = RetKind(c.kind)
@@ -286,7 +292,8 @@ func (op *Op) Call(args ...Arg) ([]Ret, error) {
 
 // Call1 runs an operator that returns one tensor.
 func (op *Op) Call1(args ...Arg) (Tensor, error) {
-	rs, err := op.Call(args...)
+	var rb [1]Ret
+	rs, err := op.CallBuf(rb[:0], args...)
 	if err != nil {
 		return Tensor{}, err
 	}

@@ -146,6 +146,9 @@ const char *dd_jit_forward(dd_jit m, const dd_tensor *inputs, int64_t n, dd_tens
 /* Runtime. */
 void dd_set_num_threads(int32_t n);
 int32_t dd_get_num_threads(void);
+/* OpenMP's thread count for parallel regions started on the calling OS
+   thread only (omp_set_num_threads sets a per-thread value). */
+void dd_set_thread_omp_threads(int32_t n);
 void dd_manual_seed(uint64_t seed);
 /* The default CPU generator's state as a uint8 tensor, and restoring it. */
 const char *dd_get_rng_state(dd_tensor *out);

@@ -65,7 +65,13 @@ void build_ops_table() {
   }
 }
 
-enum class Match { No, Exact, Loose };
+// Exact: every value has the schema's type. Loose: a Python number stands
+// for a Tensor (passed as a wrapped-number tensor, which keeps autograd and
+// PyTorch's type promotion). Looser: a 0-d tensor stands for a Scalar; its
+// value is read with item(), which cuts it out of the autograd graph, so
+// this is the last resort: `0 + loss` must pick add(Tensor, Tensor) with a
+// wrapped 0, not add(Tensor self=0, Scalar other=loss.item()).
+enum class Match { No, Exact, Loose, Looser };
 
 const char *kind_name(int32_t k) {
   switch (k) {
@@ -106,7 +112,7 @@ Match fits(const c10::TypePtr &type, const dd_arg &a, const c10::optional<int32_
     case K::NumberType:  // Scalar
       if (a.kind == DD_INT || a.kind == DD_FLOAT || a.kind == DD_BOOL) return Match::Exact;
       if (a.kind == DD_TENSOR && a.t && ((at::Tensor *)a.t)->numel() == 1 && ((at::Tensor *)a.t)->dim() == 0)
-        return Match::Loose;
+        return Match::Looser;
       return Match::No;
     case K::StringType:
       return a.kind == DD_STR ? Match::Exact : Match::No;
@@ -255,7 +261,7 @@ Match bind_args(const c10::FunctionSchema &schema, const dd_arg *args, int64_t n
         *why = "argument '" + prm.name() + "' must be " + prm.real_type()->str() + ", not " + kind_name(bound[p]->kind);
       return Match::No;
     }
-    if (m == Match::Loose) overall = Match::Loose;
+    if (m > overall) overall = m;
   }
   return overall;
 }
@@ -322,6 +328,56 @@ void put_ivalue(const c10::IValue &v, dd_ret &r) {
   }
 }
 
+// The overload an argument list resolves to: its handle and, per schema
+// argument, the index of the given argument bound to it (-1: the default).
+struct Resolved {
+  const c10::OperatorHandle *handle = nullptr;
+  std::vector<int32_t> bind;
+};
+
+// resolve chooses the overload as PyTorch's argument parser would: exact
+// matches win over loose ones, loose over looser; within a tier, the schema
+// that needs the fewest defaults filled in (the most specific one). On no
+// match it returns the error listing every signature and why it failed.
+const char *resolve(OpEntry *e, const char *display, const dd_arg *args, int64_t nargs, Resolved &out) {
+  const c10::OperatorHandle *best = nullptr;
+  std::vector<const dd_arg *> bound, best_bound;
+  int64_t best_given = 0;
+  for (Match want : {Match::Exact, Match::Loose, Match::Looser}) {
+    for (const auto &h : e->overloads) {
+      Match m = bind_args(h.schema(), args, nargs, bound, nullptr);
+      if (m != want) continue;
+      int64_t extra = (int64_t)h.schema().arguments().size() - ngiven(bound);
+      if (!best || extra < best_given) {
+        best = &h;
+        best_bound = bound;
+        best_given = extra;
+      }
+    }
+    if (best) break;
+  }
+  if (!best) {
+    std::ostringstream os;
+    os << display << "(): no signature matches the arguments (";
+    for (int64_t k = 0; k < nargs; k++) {
+      if (k) os << ", ";
+      if (args[k].name) os << args[k].name << "=";
+      os << kind_name(args[k].kind);
+    }
+    os << ")";
+    for (const auto &h : e->overloads) {
+      std::string why;
+      bind_args(h.schema(), args, nargs, bound, &why);
+      os << "\n  " << h.schema() << ": " << why;
+    }
+    return dd_err(os.str());
+  }
+  out.handle = best;
+  out.bind.resize(best_bound.size());
+  for (size_t p = 0; p < best_bound.size(); p++) out.bind[p] = best_bound[p] ? (int32_t)(best_bound[p] - args) : -1;
+  return nullptr;
+}
+
 }  // namespace
 
 extern "C" {
@@ -363,50 +419,61 @@ const char *dd_call(dd_op op, const char *display, const dd_arg *args, int64_t n
                     int64_t cap, dd_ret **rets, int64_t *nrets) {
   try {
     auto *e = (OpEntry *)op;
-    const c10::OperatorHandle *best = nullptr;
-    std::vector<const dd_arg *> bound, best_bound;
-    int64_t best_given = 0;
-    // Exact matches win over loose ones; among those, the schema that needs
-    // the fewest defaults filled in (the most specific one).
-    for (Match want : {Match::Exact, Match::Loose}) {
-      for (const auto &h : e->overloads) {
-        Match m = bind_args(h.schema(), args, nargs, bound, nullptr);
-        if (m != want) continue;
-        int64_t extra = (int64_t)h.schema().arguments().size() - ngiven(bound);
-        if (!best || extra < best_given) {
-          best = &h;
-          best_bound = bound;
-          best_given = extra;
-        }
+    // The overload chosen depends only on the operator and on the
+    // arguments' kinds, keyword names and, for tensors, whether they are
+    // 0-d (see fits): that is the cache key, so a script's `a + b` in a loop
+    // matches the schemas once per thread instead of on every call.
+    thread_local std::string key;
+    thread_local std::unordered_map<std::string, Resolved> cache;
+    key.clear();
+    key.append((const char *)&e, sizeof e);
+    for (int64_t k = 0; k < nargs; k++) {
+      const dd_arg &a = args[k];
+      char c = (char)a.kind;
+      if (a.kind == DD_TENSOR && a.t && ((at::Tensor *)a.t)->dim() == 0) c |= 0x40;
+      key.push_back(c);
+      if (a.name) {
+        key.append(a.name);
+        key.push_back('\0');
       }
-      if (best) break;
     }
-    if (!best) {
-      std::ostringstream os;
-      os << display << "(): no signature matches the arguments (";
-      for (int64_t k = 0; k < nargs; k++) {
-        if (k) os << ", ";
-        if (args[k].name) os << args[k].name << "=";
-        os << kind_name(args[k].kind);
-      }
-      os << ")";
-      for (const auto &h : e->overloads) {
-        std::string why;
-        bind_args(h.schema(), args, nargs, bound, &why);
-        os << "\n  " << h.schema() << ": " << why;
-      }
-      return dd_err(os.str());
+    const Resolved *res;
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      res = &it->second;
+    } else {
+      Resolved r;
+      const char *err = resolve(e, display, args, nargs, r);
+      if (err) return err;
+      res = &cache.emplace(key, std::move(r)).first->second;
     }
-    const auto &schema = best->schema();
+    const auto &schema = res->handle->schema();
     const auto &params = schema.arguments();
-    torch::jit::Stack stack;
-    stack.reserve(params.size());
+    // One stack per thread, reused: its capacity stays, so a call allocates
+    // only what the operator itself does. A call made from inside another
+    // (nothing does today: no operator calls back into Go) gets its own.
+    thread_local torch::jit::Stack shared_stack;
+    thread_local int depth = 0;
+    torch::jit::Stack own_stack;
+    torch::jit::Stack &stack = depth == 0 ? shared_stack : own_stack;
+    struct Depth {
+      int &d;
+      explicit Depth(int &d) : d(d) { d++; }
+      ~Depth() { d--; }
+    } in_call(depth);
+    stack.clear();
     for (size_t p = 0; p < params.size(); p++) {
-      if (best_bound[p]) stack.push_back(to_ivalue(params[p].real_type(), *best_bound[p], params[p].N()));
+      int32_t k = res->bind[p];
+      if (k >= 0) stack.push_back(to_ivalue(params[p].real_type(), args[k], params[p].N()));
       else if (params[p].default_value()) stack.push_back(*params[p].default_value());
       else stack.push_back(c10::IValue());
     }
-    best->callBoxed(&stack);
+    try {
+      res->handle->callBoxed(&stack);
+    } catch (...) {
+      stack.clear();
+      throw;
+    }
     const auto &returns = schema.returns();
     auto *out = (int64_t)stack.size() <= cap ? buf : (dd_ret *)std::calloc(stack.size() + 1, sizeof(dd_ret));
     for (size_t k = 0; k < stack.size(); k++) {
@@ -415,6 +482,7 @@ const char *dd_call(dd_op op, const char *display, const dd_arg *args, int64_t n
     }
     *rets = out;
     *nrets = (int64_t)stack.size();
+    stack.clear();  // drop the references to the results now, not at the next call
     return nullptr;
   }
   DD_CATCH

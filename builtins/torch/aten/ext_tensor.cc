@@ -214,11 +214,20 @@ void dd_set_num_threads(int32_t n) {
   if (n <= 0) return;
   at::set_num_threads(n);
   // OpenBLAS (libtorch's BLAS on Debian) keeps its own thread pool; size it
-  // too, when the library is loaded, so --threads means what it says.
+  // too, when the library is loaded, so --threads means what it says --
+  // unless OPENBLAS_NUM_THREADS says otherwise (a BLAS pool of its own size,
+  // e.g. 1 inside training steps of small matrices).
   using setter = void (*)(int);
+  const char *own = getenv("OPENBLAS_NUM_THREADS");
+  if (own && *own) return;
   if (auto f = (setter)dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) f(n);
 }
 int32_t dd_get_num_threads(void) { return at::get_num_threads(); }
+void dd_set_thread_omp_threads(int32_t n) {
+  if (n <= 0) return;
+  using setter = void (*)(int);
+  if (auto f = (setter)dlsym(RTLD_DEFAULT, "omp_set_num_threads")) f(n);
+}
 void dd_manual_seed(uint64_t seed) {
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());

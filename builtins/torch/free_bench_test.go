@@ -1,0 +1,42 @@
+package torch
+
+import (
+	"testing"
+
+	"github.com/dadash/dadash/builtins/torch/aten"
+)
+
+// The same add as BenchmarkAddGotorch, its result freed at once (as
+// Python's reference count does) instead of by a finalizer after a
+// collection: the difference is what deferred freeing costs per operator.
+func BenchmarkAddAtenFreed(b *testing.B) {
+	x, y := smallTensors()
+	xa, ya := fromGotorch(x), fromGotorch(y)
+	op, err := aten.LookupOp("aten::add")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t, err := op.Call1(aten.T(xa), aten.T(ya))
+		if err != nil {
+			b.Fatal(err)
+		}
+		t.Free()
+	}
+}
+
+func BenchmarkAddAtenFinalized(b *testing.B) {
+	x, y := smallTensors()
+	xa, ya := fromGotorch(x), fromGotorch(y)
+	op, err := aten.LookupOp("aten::add")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := op.Call1(aten.T(xa), aten.T(ya)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
