@@ -7,9 +7,12 @@ import (
 )
 
 // The same add as BenchmarkAddGotorch, its result freed at once (as
-// Python's reference count does) instead of by a finalizer after a
-// collection: the difference is what deferred freeing costs per operator.
-func BenchmarkAddAtenFreed(b *testing.B) {
+// Python's reference count does) or by a finalizer after a collection: the
+// difference is what deferred freeing costs per operator.
+func BenchmarkAddAtenFreed(b *testing.B)     { benchAtenAdd(b, true) }
+func BenchmarkAddAtenFinalized(b *testing.B) { benchAtenAdd(b, false) }
+
+func benchAtenAdd(b *testing.B, free bool) {
 	x, y := smallTensors()
 	xa, ya := fromGotorch(x), fromGotorch(y)
 	op, err := aten.LookupOp("aten::add")
@@ -22,21 +25,8 @@ func BenchmarkAddAtenFreed(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		t.Free()
-	}
-}
-
-func BenchmarkAddAtenFinalized(b *testing.B) {
-	x, y := smallTensors()
-	xa, ya := fromGotorch(x), fromGotorch(y)
-	op, err := aten.LookupOp("aten::add")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := op.Call1(aten.T(xa), aten.T(ya)); err != nil {
-			b.Fatal(err)
+		if free {
+			t.Free()
 		}
 	}
 }
