@@ -197,7 +197,9 @@ func (st *structure) category(thread *starlark.Thread, c *calc, m *nn.Module, b 
 	var disc aten.Tensor
 	switch o.disMode {
 	case "nwd":
-		nuc := func(t aten.Tensor) aten.Tensor { return c.op("linalg_matrix_norm", aten.T(t), aten.S("nuc")) }
+		// linalg_matrix_norm(t, "nuc"), through a QR of the wide matrix
+		// (builtins/torch/aten/ext_fastops.cc).
+		nuc := func(t aten.Tensor) aten.Tensor { return c.op("dadash::nuclear_norm", aten.T(t)) }
 		if c.Err == nil {
 			disc = c.scale(c.sub(nuc(px), nuc(pm)), 1/float64(kx.Shape()[0]))
 		}

@@ -491,6 +491,14 @@ var refCases = []refCase{
 	{name: "norm_softmax, l1", loss: "norm_softmax", classes: 3, y: []int{2, 0, 2, 1, 1},
 		wrap:  map[string]starlark.Value{"dis_mode": starlark.String("l1"), "d_dis_ratio": starlark.Float(0.1), "oproxy_ratio": starlark.Float(1)},
 		draws: []float64{0.4, 0.6}, wantBetaCalls: 2},
+	// K's class probabilities are 6 x 13 and 10 x 2: the nuclear norm's QR
+	// route (dadash::nuclear_norm), wide and tall.
+	{name: "many classes", loss: "proxy_anchor", classes: 13, y: []int{12, 0, 12, 5, 7, 5},
+		wrap:  map[string]starlark.Value{"d_dis_ratio": starlark.Float(0.3), "oproxy_ratio": starlark.Float(1)},
+		draws: []float64{0.3, 0.8}, wantBetaCalls: 2},
+	{name: "two classes, extension", loss: "proxy_anchor", classes: 2, y: []int{0, 1, 1, 0, 1},
+		wrap:  map[string]starlark.Value{"d_dis_ratio": starlark.Float(0.3), "mix_extension": starlark.True},
+		draws: []float64{0.6, 0.1}, wantBetaCalls: 2},
 	{name: "eval mode, fd2_bn, fc2_bn", loss: "proxy_anchor", classes: 4, y: []int{0, 3, 1, 3, 2},
 		wrap: map[string]starlark.Value{"d_dis_ratio": starlark.Float(0.3), "fd2_bn": starlark.True, "fc2_bn": starlark.True},
 		eval: true, draws: []float64{0.2, 0.5}, wantBetaCalls: 2},

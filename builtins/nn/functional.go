@@ -373,7 +373,7 @@ func fMaxPool2d(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		}
 		return starlark.Tuple{torch.New(rs[0].T), torch.New(rs[1].T)}, nil
 	}
-	t, err := aten.Run("max_pool2d", aten.T(x.ATen()), aten.Is(k...), aten.Is(s...), aten.Is(p...), aten.Is(d...), aten.B(ceil))
+	t, err := aten.Run("dadash::max_pool2d", aten.T(x.ATen()), aten.Is(k...), aten.Is(s...), aten.Is(p...), aten.Is(d...), aten.B(ceil))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (input %s)", b.Name(), err, shapeStr(x.ATen().Shape()))
 	}

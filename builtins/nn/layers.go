@@ -691,7 +691,7 @@ func NewPool2d(kind string, kernel, stride, padding []int64, ceil bool) *Module 
 		p, _ := ints("", "", m.attrs["padding"], 2)
 		var t aten.Tensor
 		if kind == "MaxPool2d" {
-			t, err = aten.Run("max_pool2d", aten.T(x), aten.Is(k...), aten.Is(s...), aten.Is(p...), aten.Is(1, 1), aten.B(m.boolAttr("ceil_mode")))
+			t, err = aten.Run("dadash::max_pool2d", aten.T(x), aten.Is(k...), aten.Is(s...), aten.Is(p...), aten.Is(1, 1), aten.B(m.boolAttr("ceil_mode")))
 		} else {
 			t, err = aten.Run("avg_pool2d", aten.T(x), aten.Is(k...), aten.Is(s...), aten.Is(p...), aten.B(m.boolAttr("ceil_mode")), aten.B(true))
 		}

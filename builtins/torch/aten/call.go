@@ -41,7 +41,9 @@ func LookupOp(qualname string) (*Op, error) {
 	if err := errorFrom(C.dd_op_lookup(cs, &h)); err != nil {
 		return nil, err
 	}
-	op := &Op{Name: qualname, h: h, disp: C.CString(strings.TrimPrefix(qualname, "aten::"))}
+	// Errors name the operator as users call it: dadash's own operators
+	// (ext_fastops.cc) stand in for aten's of the same name.
+	op := &Op{Name: qualname, h: h, disp: C.CString(strings.TrimPrefix(strings.TrimPrefix(qualname, "aten::"), "dadash::"))}
 	ops[qualname] = op
 	return op, nil
 }
@@ -303,16 +305,21 @@ func (op *Op) Call1(args ...Arg) (Tensor, error) {
 	return rs[0].T, nil
 }
 
-// Run looks up aten::name and calls it, returning one tensor. For code in
-// Go that uses fixed operators; the lookup is cached.
+// Run looks up aten::name (or a qualified name such as
+// "dadash::max_pool2d") and calls it, returning one tensor. For code in Go
+// that uses fixed operators; the lookup is cached.
 func Run(name string, args ...Arg) (Tensor, error) {
-	op, err := LookupOp("aten::" + name)
+	q := name
+	if !strings.Contains(name, "::") {
+		q = "aten::" + name
+	}
+	op, err := LookupOp(q)
 	if err != nil {
 		return Tensor{}, err
 	}
 	t, err := op.Call1(args...)
 	if err != nil {
-		return Tensor{}, fmt.Errorf("%s: %w", name, err)
+		return Tensor{}, fmt.Errorf("%s: %w", strings.TrimPrefix(name, "dadash::"), err)
 	}
 	return t, nil
 }
