@@ -573,3 +573,7 @@ func InitThreads(n int) {
 	}
 	SetNumThreads(n)
 }
+
+// blasPool is OpenBLAS's current pool size (-1 when the BLAS is not
+// OpenBLAS); for tests of the size rule in threadpolicy.c.
+func blasPool() int { return int(C.dadash_blas_pool()) }

@@ -18,6 +18,8 @@
 
 #define T(x) (*(at::Tensor *)(x))
 
+extern "C" int dadash_blas_threads(int n); // threadpolicy.c
+
 const char *dd_intern(const std::string &s) {
   static std::mutex mu;
   static std::set<std::string> *pool = new std::set<std::string>();
@@ -213,14 +215,11 @@ const char *dd_index_put(dd_tensor self, const dd_index_item *items, int64_t n, 
 void dd_set_num_threads(int32_t n) {
   if (n <= 0) return;
   at::set_num_threads(n);
-  // OpenBLAS (libtorch's BLAS on Debian) keeps its own thread pool; size it
-  // too, when the library is loaded, so --threads means what it says --
-  // unless OPENBLAS_NUM_THREADS says otherwise (a BLAS pool of its own size,
-  // e.g. 1 inside training steps of small matrices).
-  using setter = void (*)(int);
+  // OpenBLAS (libtorch's BLAS on Debian) keeps its own thread pool: n
+  // threads for large products, one for small ones (threadpolicy.c) --
+  // unless OPENBLAS_NUM_THREADS gives the pool a size of its own.
   const char *own = getenv("OPENBLAS_NUM_THREADS");
-  if (own && *own) return;
-  if (auto f = (setter)dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) f(n);
+  dadash_blas_threads(own && *own ? 0 : n);
 }
 int32_t dd_get_num_threads(void) { return at::get_num_threads(); }
 void dd_set_thread_omp_threads(int32_t n) {

@@ -1,5 +1,5 @@
 // dadash's thread policy for the libraries libtorch runs on, given to them
-// when they read their settings.
+// when they read their settings, plus the size rule for OpenBLAS's pool.
 //
 // OpenMP (libgomp, libtorch's intra-op pool) and OpenBLAS read the
 // environment in their own initialisers, when the dynamic loader maps them:
@@ -8,25 +8,49 @@
 // setenv into (libc's initialiser then resets it). So this executable
 // defines getenv and secure_getenv itself (exported, see aten.go's cgo
 // LDFLAGS): the dynamic linker binds the libraries' calls to these, which
-// answer from the real environment and, for the two settings below when
-// the user has not set them, with dadash's defaults:
+// answer from the real environment and, for the settings below when the
+// user has not set them, with dadash's defaults:
 //
-//   OMP_WAIT_POLICY=PASSIVE    OpenMP workers sleep when a parallel region
-//                              ends instead of spinning (libgomp's default
-//                              spins 300,000 times first). A training step
-//                              alternates parallel kernels with serial work
-//                              (autograd bookkeeping, the interpreter, the
-//                              loader); spinning workers steal those cycles,
-//                              and on a shared machine they make steps swing
-//                              by an order of magnitude.
+//   GOMP_SPINCOUNT=10000       OpenMP workers spin about 0.1 ms when a
+//                              parallel region ends, then sleep. libgomp's
+//                              default spins 300,000 rounds (3 ms): a
+//                              training step alternates parallel kernels
+//                              with serial work (autograd, the interpreter,
+//                              small updates), spinning workers steal those
+//                              cycles, and on a shared machine they make
+//                              steps swing by an order of magnitude.
+//                              Sleeping at once (OMP_WAIT_POLICY=PASSIVE,
+//                              dadash's earlier policy) pays a futex wake and
+//                              a context switch for every parallel kernel:
+//                              on the glyph recipe's DADA step, hundreds of
+//                              them. Given only when neither it nor
+//                              OMP_WAIT_POLICY is set.
 //   OPENBLAS_THREAD_TIMEOUT=4  OpenBLAS's pthread workers go to sleep after
 //                              2^4 cycles of idling instead of busy-waiting
 //                              in sched_yield.
 //
-// DADASH_THREAD_POLICY=default leaves both libraries at their own defaults.
-// The environment itself is not changed: Go's os.Getenv, scripts and child
-// processes see what they were given.
+// DADASH_THREAD_POLICY=default leaves both libraries at their own defaults
+// (and OpenBLAS's pool at one size, below). The environment itself is not
+// changed: Go's os.Getenv, scripts and child processes see what they were
+// given.
+//
+// OpenBLAS decides by itself whether a product is worth its pool, with a
+// threshold (2^18 multiply-adds) far below where a second thread pays off:
+// the matrix products of an embedding step (60 x 64 by 64 x 1800) run 1.1-2.3
+// times slower on 2 threads than on 1 (waking the worker costs more than
+// it saves), while products from about 2^25 multiply-adds (faiss's distance
+// blocks, large user products) run in 0.55 of the time. This executable
+// also defines the BLAS entry points libtorch and faiss call (sgemm_,
+// dgemm_, sgemv_, dgemv_): each sets the pool to one thread below 2^24
+// multiply-adds (2^22 for matrix-vector) and to --threads above, then calls
+// OpenBLAS's. The pool size is only switched when it changes, so a training
+// step's small products cost one comparison each.
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 
@@ -41,13 +65,21 @@ static char *env_lookup(const char *name) {
   return NULL;
 }
 
+static int policy_off(void) {
+  const char *p = env_lookup("DADASH_THREAD_POLICY");
+  return p && strcmp(p, "default") == 0;
+}
+
 // dadash_policy_default is the value dadash gives an unset variable, or NULL.
 static char *dadash_policy_default(const char *name) {
-  static char passive[] = "PASSIVE", timeout[] = "4";
-  if (strcmp(name, "OMP_WAIT_POLICY") != 0 && strcmp(name, "OPENBLAS_THREAD_TIMEOUT") != 0) return NULL;
-  const char *p = env_lookup("DADASH_THREAD_POLICY");
-  if (p && strcmp(p, "default") == 0) return NULL;
-  return name[1] == 'M' ? passive : timeout;
+  static char spin[] = "10000", timeout[] = "4";
+  if (strcmp(name, "GOMP_SPINCOUNT") == 0) {
+    // The user's OMP_WAIT_POLICY (PASSIVE or ACTIVE) decides the spin alone.
+    if (policy_off() || env_lookup("OMP_WAIT_POLICY")) return NULL;
+    return spin;
+  }
+  if (strcmp(name, "OPENBLAS_THREAD_TIMEOUT") == 0) return policy_off() ? NULL : timeout;
+  return NULL;
 }
 
 char *getenv(const char *name) {
@@ -63,3 +95,94 @@ char *secure_getenv(const char *name) {
 
 // dadash_effective_env is getenv for Go (tests and `dadash version`).
 char *dadash_effective_env(const char *name) { return getenv(name); }
+
+// ---------------------------------------------------------------- BLAS
+
+typedef int blasint; // Debian's OpenBLAS: 32-bit integers
+typedef void (*sgemm_fn)(const char *, const char *, const blasint *, const blasint *, const blasint *,
+                         const float *, const float *, const blasint *, const float *, const blasint *,
+                         const float *, float *, const blasint *);
+typedef void (*dgemm_fn)(const char *, const char *, const blasint *, const blasint *, const blasint *,
+                         const double *, const double *, const blasint *, const double *, const blasint *,
+                         const double *, double *, const blasint *);
+typedef void (*sgemv_fn)(const char *, const blasint *, const blasint *, const float *, const float *,
+                         const blasint *, const float *, const blasint *, const float *, float *, const blasint *);
+typedef void (*dgemv_fn)(const char *, const blasint *, const blasint *, const double *, const double *,
+                         const blasint *, const double *, const blasint *, const double *, double *,
+                         const blasint *);
+
+static void (*blas_set_threads)(int);
+static _Atomic int blas_wanted;  // --threads; 0 or 1: the pool is not sized per call
+static _Atomic int blas_current; // the size last given to OpenBLAS
+
+// dadash_blas_threads is called by dd_set_num_threads with --threads (0:
+// leave OpenBLAS's pool alone, as when OPENBLAS_NUM_THREADS is set).
+int dadash_blas_threads(int n) {
+  if (!blas_set_threads) blas_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+  if (!blas_set_threads) return 0;
+  if (n > 0) blas_set_threads(n);
+  atomic_store(&blas_current, n);
+  atomic_store(&blas_wanted, policy_off() ? 0 : n);
+  return 1;
+}
+
+static inline void blas_size(double work, double threshold) {
+  int want = atomic_load_explicit(&blas_wanted, memory_order_relaxed);
+  if (want <= 1) return;
+  if (work < threshold) want = 1;
+  if (atomic_exchange(&blas_current, want) != want) blas_set_threads(want);
+}
+
+static void *next_symbol(const char *name) {
+  void *f = dlsym(RTLD_NEXT, name);
+  if (!f) {
+    fprintf(stderr, "dadash: the BLAS library has no %s\n", name);
+    abort();
+  }
+  return f;
+}
+
+#define GEMM_WORK ((double)*m * (double)*n * (double)*k)
+#define BLAS_SMALL_GEMM 16777216.0 /* 2^24 multiply-adds */
+#define BLAS_SMALL_GEMV 4194304.0  /* 2^22 */
+
+void sgemm_(const char *ta, const char *tb, const blasint *m, const blasint *n, const blasint *k, const float *alpha,
+            const float *a, const blasint *lda, const float *b, const blasint *ldb, const float *beta, float *c,
+            const blasint *ldc) {
+  static sgemm_fn real;
+  if (!real) real = (sgemm_fn)next_symbol("sgemm_");
+  blas_size(GEMM_WORK, BLAS_SMALL_GEMM);
+  real(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void dgemm_(const char *ta, const char *tb, const blasint *m, const blasint *n, const blasint *k, const double *alpha,
+            const double *a, const blasint *lda, const double *b, const blasint *ldb, const double *beta, double *c,
+            const blasint *ldc) {
+  static dgemm_fn real;
+  if (!real) real = (dgemm_fn)next_symbol("dgemm_");
+  blas_size(GEMM_WORK, BLAS_SMALL_GEMM);
+  real(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void sgemv_(const char *t, const blasint *m, const blasint *n, const float *alpha, const float *a, const blasint *lda,
+            const float *x, const blasint *incx, const float *beta, float *y, const blasint *incy) {
+  static sgemv_fn real;
+  if (!real) real = (sgemv_fn)next_symbol("sgemv_");
+  blas_size((double)*m * (double)*n, BLAS_SMALL_GEMV);
+  real(t, m, n, alpha, a, lda, x, incx, beta, y, incy);
+}
+
+void dgemv_(const char *t, const blasint *m, const blasint *n, const double *alpha, const double *a,
+            const blasint *lda, const double *x, const blasint *incx, const double *beta, double *y,
+            const blasint *incy) {
+  static dgemv_fn real;
+  if (!real) real = (dgemv_fn)next_symbol("dgemv_");
+  blas_size((double)*m * (double)*n, BLAS_SMALL_GEMV);
+  real(t, m, n, alpha, a, lda, x, incx, beta, y, incy);
+}
+
+// dadash_blas_pool is OpenBLAS's current pool size, for tests.
+int dadash_blas_pool(void) {
+  int (*get)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
+  return get ? get() : -1;
+}

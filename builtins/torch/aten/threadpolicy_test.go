@@ -20,10 +20,11 @@ func TestThreadPolicy(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{nil, "0"}, // PASSIVE: workers sleep at once
+		{nil, "10000"}, // about 0.1 ms of spinning, then sleep
 		{[]string{"DADASH_THREAD_POLICY=default"}, "300000"}, // libgomp's own default
 		{[]string{"OMP_WAIT_POLICY=ACTIVE"}, "30000000000"},  // the user's choice wins
 		{[]string{"GOMP_SPINCOUNT=1000"}, "1000"},            // and so does libgomp's knob
+		{[]string{"OMP_WAIT_POLICY=PASSIVE"}, "0"},           // PASSIVE alone: no spin given
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestThreadPolicy$")
 		cmd.Env = []string{"DADASH_POLICY_CHILD=1", "OMP_DISPLAY_ENV=verbose"}
@@ -43,6 +44,42 @@ func TestThreadPolicy(t *testing.T) {
 		}
 		if string(m[1]) != c.want {
 			t.Errorf("%v: GOMP_SPINCOUNT = %s, want %s", c.env, m[1], c.want)
+		}
+	}
+}
+
+// Products below 2^24 multiply-adds run on one BLAS thread, larger ones on
+// the --threads pool (threadpolicy.c's sgemm_ and dgemm_ stand in front of
+// OpenBLAS's).
+func TestBLASPoolBySize(t *testing.T) {
+	if blasPool() < 0 {
+		t.Skip("the BLAS library is not OpenBLAS")
+	}
+	defer SetNumThreads(NumThreads())
+	SetNumThreads(2)
+	mm := func(dt DType, m, k, n int64) {
+		a, err := Run("ones", Is(m, k), KW("dtype", D(dt)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := Run("ones", Is(k, n), KW("dtype", D(dt)))
+		c, err := Run("mm", T(a), T(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := c.Float64s()
+		if v[0] != float64(k) { // the product itself is right
+			t.Fatalf("mm = %v, want %d", v[0], k)
+		}
+	}
+	for _, dt := range []DType{Float32, Float64} {
+		mm(dt, 60, 64, 1800) // 6.9M multiply-adds
+		if p := blasPool(); p != 1 {
+			t.Fatalf("%s: after a small product the pool has %d threads, want 1", dt, p)
+		}
+		mm(dt, 512, 512, 512) // 134M
+		if p := blasPool(); p != 2 {
+			t.Fatalf("%s: after a large product the pool has %d threads, want 2", dt, p)
 		}
 	}
 }
