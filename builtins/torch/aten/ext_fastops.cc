@@ -28,7 +28,10 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
+#include <emmintrin.h>
+
 #include <algorithm>
+#include <type_traits>
 #include <cmath>
 #include <limits>
 
@@ -37,50 +40,100 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// take reports whether a window element replaces the running maximum: when
+// it is larger or NaN, as in libtorch's cpu_max_pool.
+template <typename T>
+inline bool take(T v, T m) {
+  return (v > m) | (v != v);
+}
+
+// pool_row_simd computes outputs [ow0, ow1) of one output row whose windows
+// lie inside the plane, four at a time with SSE2 (every x86-64 has it):
+// branch-free selects, where the scalar loop's compare-and-jump mispredicts
+// on about every other element of real activations. rows[kh] points at
+// input row oh*sH - pH + kh; sW is 1 or 2.
+inline void pool_row_simd(const float *const *rows, float *out, int64_t *idx, const int64_t *rowbase, int64_t ow0,
+                          int64_t ow1, int64_t kH, int64_t kW, int64_t sW, int64_t pW) {
+  const __m128i lanes = _mm_setr_epi32(0, (int32_t)sW, 2 * (int32_t)sW, 3 * (int32_t)sW);
+  auto load = [&](const float *p) -> __m128 {
+    if (sW == 1) return _mm_loadu_ps(p);
+    return _mm_shuffle_ps(_mm_loadu_ps(p), _mm_loadu_ps(p + 4), _MM_SHUFFLE(2, 0, 2, 0));
+  };
+  for (int64_t ow = ow0; ow + 4 <= ow1; ow += 4) {
+    const int64_t w0 = ow * sW - pW;  // the first lane's first column
+    // The window's first element starts the running maximum (libtorch
+    // starts from -inf with that element's index: the same result).
+    __m128 m = load(rows[0] + w0);
+    __m128i mi = _mm_add_epi32(_mm_set1_epi32((int32_t)(rowbase[0] + w0)), lanes);
+    for (int64_t kh = 0; kh < kH; kh++) {
+      for (int64_t kw = kh == 0 ? 1 : 0; kw < kW; kw++) {
+        const __m128 v = load(rows[kh] + w0 + kw);
+        const __m128i iv = _mm_add_epi32(_mm_set1_epi32((int32_t)(rowbase[kh] + w0 + kw)), lanes);
+        const __m128 t = _mm_or_ps(_mm_cmpgt_ps(v, m), _mm_cmpunord_ps(v, v));
+        m = _mm_or_ps(_mm_and_ps(t, v), _mm_andnot_ps(t, m));
+        const __m128i ti = _mm_castps_si128(t);
+        mi = _mm_or_si128(_mm_and_si128(ti, iv), _mm_andnot_si128(ti, mi));
+      }
+    }
+    _mm_storeu_ps(out + ow, m);
+    // Indices are non-negative: widen to int64 with zeros.
+    _mm_storeu_si128((__m128i *)(idx + ow), _mm_unpacklo_epi32(mi, _mm_setzero_si128()));
+    _mm_storeu_si128((__m128i *)(idx + ow + 2), _mm_unpackhi_epi32(mi, _mm_setzero_si128()));
+  }
+}
+
 // pool_plane computes one plane's maxima and their flat indices, visiting each
-// window in libtorch's order (rows, then columns) and keeping a later element
-// when it is larger or NaN, as libtorch's cpu_max_pool does.
+// window in libtorch's order (rows, then columns).
 template <typename T>
 void pool_plane(const T *in, T *out, int64_t *idx, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t kH,
                 int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW) {
-  if (kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0) {
-    for (int64_t oh = 0; oh < OH; oh++) {
-      const T *r0 = in + 2 * oh * W, *r1 = r0 + W;
-      T *o = out + oh * OW;
-      int64_t *ix = idx + oh * OW;
-      const int64_t base = 2 * oh * W;
-      for (int64_t ow = 0; ow < OW; ow++) {
-        const int64_t c = 2 * ow;
-        T m = r0[c];
-        int64_t mi = base + c;
-        T v = r0[c + 1];
-        if (v > m || std::isnan(v)) m = v, mi = base + c + 1;
-        v = r1[c];
-        if (v > m || std::isnan(v)) m = v, mi = base + W + c;
-        v = r1[c + 1];
-        if (v > m || std::isnan(v)) m = v, mi = base + W + c + 1;
-        o[ow] = m;
-        ix[ow] = mi;
-      }
-    }
-    return;
+  // Output columns whose windows lie inside the plane, for the vector
+  // loop: from ceil(pW / sW), while the group's last read stays in the row.
+  // A group of 4 at ow reads columns ow*sW - pW up to ow*sW - pW + kW - 1 +
+  // 3*sW, plus one more with stride 2 (its second load's last lane).
+  int64_t in0 = 0, in1 = 0;
+  const bool simd = std::is_same<T, float>::value && (sW == 1 || sW == 2) && kH <= 16 && H * W < (int64_t(1) << 31);
+  if (simd) {
+    in0 = (pW + sW - 1) / sW;
+    const int64_t reach = kW - 1 + 3 * sW + (sW == 2 ? 1 : 0);  // last column read, from the group's start
+    // Largest group start g with g*sW - pW + reach <= W - 1; groups end at g+4.
+    const int64_t g = W - 1 + pW - reach >= 0 ? (W - 1 + pW - reach) / sW : -1;
+    in1 = std::min(g + 4, OW);
+    if (in1 < in0) in1 = in0;
   }
   for (int64_t oh = 0; oh < OH; oh++) {
     const int64_t h0 = std::max<int64_t>(oh * sH - pH, 0), h1 = std::min<int64_t>(oh * sH - pH + kH, H);
-    for (int64_t ow = 0; ow < OW; ow++) {
-      const int64_t w0 = std::max<int64_t>(ow * sW - pW, 0), w1 = std::min<int64_t>(ow * sW - pW + kW, W);
-      T m = -std::numeric_limits<T>::infinity();
-      int64_t mi = h0 * W + w0;
-      for (int64_t h = h0; h < h1; h++) {
-        const T *row = in + h * W;
-        for (int64_t w = w0; w < w1; w++) {
-          const T v = row[w];
-          if (v > m || std::isnan(v)) m = v, mi = h * W + w;
+    int64_t ow = 0;
+    auto scalar = [&](int64_t end) {
+      for (; ow < end; ow++) {
+        const int64_t w0 = std::max<int64_t>(ow * sW - pW, 0), w1 = std::min<int64_t>(ow * sW - pW + kW, W);
+        T m = -std::numeric_limits<T>::infinity();
+        int64_t mi = h0 * W + w0;
+        for (int64_t h = h0; h < h1; h++) {
+          const T *row = in + h * W;
+          for (int64_t w = w0; w < w1; w++) {
+            const T v = row[w];
+            if (take(v, m)) m = v, mi = h * W + w;
+          }
         }
+        out[oh * OW + ow] = m;
+        idx[oh * OW + ow] = mi;
       }
-      out[oh * OW + ow] = m;
-      idx[oh * OW + ow] = mi;
+    };
+    if (simd && in1 - in0 >= 4) {
+      scalar(in0);
+      const float *rows[16];
+      int64_t rowbase[16];
+      const int64_t nh = h1 - h0;
+      for (int64_t h = 0; h < nh; h++) {
+        rows[h] = (const float *)in + (h0 + h) * W;
+        rowbase[h] = (h0 + h) * W;
+      }
+      const int64_t vend = in0 + (in1 - in0) / 4 * 4;
+      pool_row_simd(rows, (float *)out + oh * OW, idx + oh * OW, rowbase, in0, vend, nh, kW, sW, pW);
+      ow = vend;
     }
+    scalar(OW);
   }
 }
 

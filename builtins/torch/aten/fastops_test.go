@@ -90,8 +90,12 @@ func TestMaxPool2dMatchesAten(t *testing.T) {
 		{[]int64{2, 3, 9, 7}, []int64{2, 2}, []int64{2, 2}, []int64{0, 0}, []int64{1, 1}, false},   // odd sizes drop the last row/column
 		{[]int64{2, 3, 11, 10}, []int64{3, 3}, []int64{2, 2}, []int64{1, 1}, []int64{1, 1}, false}, // ResNet's stem pool
 		{[]int64{3, 6, 5}, []int64{3, 2}, []int64{1, 2}, []int64{1, 0}, []int64{1, 1}, false},      // 3-d input, overlapping rows
-		{[]int64{2, 2, 7, 7}, []int64{2, 2}, []int64{2, 2}, []int64{0, 0}, []int64{1, 1}, true},    // ceil_mode: aten's path
-		{[]int64{2, 2, 9, 9}, []int64{3, 3}, []int64{2, 2}, []int64{0, 0}, []int64{2, 2}, false},   // dilation: aten's path
+		{[]int64{2, 3, 20, 21}, []int64{2, 2}, []int64{2, 2}, []int64{0, 0}, []int64{1, 1}, false}, // rows long enough for the vector loop
+		{[]int64{2, 3, 23, 30}, []int64{3, 3}, []int64{2, 2}, []int64{1, 1}, []int64{1, 1}, false},
+		{[]int64{2, 2, 9, 17}, []int64{3, 3}, []int64{1, 1}, []int64{1, 1}, []int64{1, 1}, false}, // stride 1
+		{[]int64{1, 2, 6, 19}, []int64{2, 4}, []int64{3, 2}, []int64{1, 2}, []int64{1, 1}, false}, // wide windows
+		{[]int64{2, 2, 7, 7}, []int64{2, 2}, []int64{2, 2}, []int64{0, 0}, []int64{1, 1}, true},   // ceil_mode: aten's path
+		{[]int64{2, 2, 9, 9}, []int64{3, 3}, []int64{2, 2}, []int64{0, 0}, []int64{2, 2}, false},  // dilation: aten's path
 	}
 	for _, dt := range []DType{Float32, Float64} {
 		for ci, c := range cases {
@@ -171,6 +175,36 @@ func TestNuclearNormMatchesAten(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// The pooling of the glyph recipe's first block and of ResNet's stem, by
+// libtorch's kernel and by dadash's (forward only).
+func BenchmarkMaxPool2d(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		shape   []int64
+		k, s, p int64
+		threads int
+	}{{"glyph_60x32x32x32_k2", []int64{60, 32, 32, 32}, 2, 2, 0, 1}, {"resnet_8x64x112x112_k3s2p1", []int64{8, 64, 112, 112}, 3, 2, 1, 1}} {
+		for _, op := range []string{"max_pool2d", "dadash::max_pool2d"} {
+			b.Run(c.name+"/"+op, func(b *testing.B) {
+				defer SetNumThreads(NumThreads())
+				SetNumThreads(c.threads)
+				x, err := Run("randn", Is(c.shape...))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					y, err := Run(op, T(x), Is(c.k, c.k), Is(c.s, c.s), Is(c.p, c.p), Is(1, 1), B(false))
+					if err != nil {
+						b.Fatal(err)
+					}
+					y.Free()
+				}
+			})
 		}
 	}
 }
