@@ -81,7 +81,7 @@ var algorithms = []*algorithm{
 		},
 		stateKeys: []string{"momentum_buffer"},
 		check:     checkSGD,
-		update:    sgdUpdate,
+		update:    bucketed(sgdUpdate),
 	},
 	{
 		name:      "Adam",
@@ -89,7 +89,7 @@ var algorithms = []*algorithm{
 		hypers:    adamHypers(zero),
 		stateKeys: adamStateKeys,
 		check:     checkAdam,
-		update:    func(h *hyper, items []item) error { return adamUpdate(h, false, items) },
+		update:    bucketed(func(h *hyper, items []item) error { return adamUpdate(h, false, items) }),
 	},
 	{
 		name:      "AdamW",
@@ -97,7 +97,7 @@ var algorithms = []*algorithm{
 		hypers:    adamHypers(starlark.Float(1e-2)),
 		stateKeys: adamStateKeys,
 		check:     checkAdam,
-		update:    func(h *hyper, items []item) error { return adamUpdate(h, true, items) },
+		update:    bucketed(func(h *hyper, items []item) error { return adamUpdate(h, true, items) }),
 	},
 }
 
@@ -265,6 +265,35 @@ func checkAdam(h *hyper) error {
 // calls (add_, mul_, addcmul_, ...), in the same order, so every value is
 // bit for bit what PyTorch's single-tensor path gives
 // (testdata/reference_updates.star checks it against torch.optim).
+
+// bucketElems bounds the parameters one run of an update takes (1 MiB of
+// float32 each for the parameters, their gradients and each state tensor).
+// A ResNet-50's update over all 25M parameters at once took every formula
+// term through 100 MB: each pass fell out of the caches, and the temporaries
+// (sqrt(v)) were 100 MB of fresh pages. In runs of about 2^18 elements the
+// terms of one run stay in the cache and the temporaries are freed and
+// reused; a parameter larger than that is a run of its own.
+const bucketElems = 1 << 18
+
+// bucketed applies an update to consecutive runs of a group's parameters.
+// Each parameter's values depend on its own tensors only, so the runs give
+// what one call over the group gives.
+func bucketed(update func(*hyper, []item) error) func(*hyper, []item) error {
+	return func(h *hyper, items []item) error {
+		for start := 0; start < len(items); {
+			end, n := start, int64(0)
+			for end < len(items) && (end == start || n+items[end].p.Numel() <= bucketElems) {
+				n += items[end].p.Numel()
+				end++
+			}
+			if err := update(h, items[start:end]); err != nil {
+				return err
+			}
+			start = end
+		}
+		return nil
+	}
+}
 
 // item is one parameter of a group that has a gradient.
 type item struct {
