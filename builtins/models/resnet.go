@@ -123,9 +123,18 @@ func blockForward(thread *starlark.Thread, b *nn.Module, args starlark.Tuple, kw
 	if b.TypeName() == "Bottleneck" {
 		seq = []string{"conv1", "bn1", "relu", "conv2", "bn2", "relu", "conv3", "bn3"}
 	}
+	// With native layers only (the block as built), each intermediate
+	// result is freed once the next layer has consumed it.
+	native := b.Native()
+	step := func(prev, next aten.Tensor) {
+		if native {
+			nn.ReleaseIntermediate(prev, x, next)
+		}
+	}
 	out := x
 	var err error
 	for _, n := range seq {
+		prev := out
 		if n == "relu" {
 			out, err = aten.Run("relu_", aten.T(out))
 		} else {
@@ -134,6 +143,7 @@ func blockForward(thread *starlark.Thread, b *nn.Module, args starlark.Tuple, kw
 		if err != nil {
 			return nil, err
 		}
+		step(prev, out)
 	}
 	identity := x
 	if ds := b.Child("downsample"); ds != nil {
@@ -141,12 +151,17 @@ func blockForward(thread *starlark.Thread, b *nn.Module, args starlark.Tuple, kw
 			return nil, err
 		}
 	}
+	prev := out
 	if out, err = aten.Run("add_", aten.T(out), aten.T(identity)); err != nil {
 		return nil, err
 	}
+	step(prev, out)
+	step(identity, out)
+	prev = out
 	if out, err = aten.Run("relu_", aten.T(out)); err != nil {
 		return nil, err
 	}
+	step(prev, out)
 	return torch.New(out), nil
 }
 
@@ -206,14 +221,32 @@ func NewResNet(name string) (*nn.Module, int64, error) {
 }
 
 // resnetTrunk runs conv1 .. layer4.
+// With native layers only, each intermediate result is freed once the next
+// layer has consumed it (nn.ReleaseIntermediate).
 func resnetTrunk(thread *starlark.Thread, m *nn.Module, x aten.Tensor) (aten.Tensor, error) {
-	var err error
+	in, h := x, x
+	madeByNative := false
+	var prev *nn.Module
 	for _, n := range []string{"conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"} {
-		if x, err = m.Child(n).ForwardTensor(thread, x); err != nil {
-			return x, fmt.Errorf("%s.%s: %w", m.TypeName(), n, err)
+		c := m.Child(n)
+		native := c.Native()
+		var next aten.Tensor
+		var err error
+		if madeByNative && nn.ReLUInPlace(prev, c) {
+			next, err = aten.Run("relu_", aten.T(h)) // torchvision's ReLU(inplace=True)
+		} else {
+			next, err = c.ForwardTensor(thread, h)
 		}
+		if err != nil {
+			return next, fmt.Errorf("%s.%s: %w", m.TypeName(), n, err)
+		}
+		prev = c
+		if madeByNative && native {
+			nn.ReleaseIntermediate(h, in, next)
+		}
+		h, madeByNative = next, native
 	}
-	return x, nil
+	return h, nil
 }
 
 func resnetFn(name string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {

@@ -866,15 +866,37 @@ func sequentialForward(thread *starlark.Thread, m *Module, args starlark.Tuple, 
 		return nil, fmt.Errorf("Sequential takes one input, got %d", len(args)+len(kwargs))
 	}
 	v := args[0]
+	var in aten.Tensor
+	if t, ok := v.(*torch.Tensor); ok {
+		in = t.ATen()
+	}
+	madeByNative := false // v is private to this chain: a native layer made it
+	var prevChild *Module
 	for _, n := range m.children {
 		c := m.childVal[n]
 		if c == nil {
 			continue
 		}
+		prev := v
+		native := c.Native()
 		var err error
-		if v, err = c.Forward(thread, starlark.Tuple{v}, nil); err != nil {
+		if pt, ok := prev.(*torch.Tensor); ok && madeByNative && ReLUInPlace(prevChild, c) {
+			var t aten.Tensor
+			if t, err = aten.Run("relu_", aten.T(pt.ATen())); err != nil {
+				return nil, wrapErr(c, err)
+			}
+			v = torch.New(t)
+		} else if v, err = c.Forward(thread, starlark.Tuple{v}, nil); err != nil {
 			return nil, err
 		}
+		prevChild = c
+		// A result one native layer made and another consumed is dead.
+		pt, ok1 := prev.(*torch.Tensor)
+		nt, ok2 := v.(*torch.Tensor)
+		if ok1 && ok2 && madeByNative && native {
+			ReleaseIntermediate(pt.ATen(), in, nt.ATen())
+		}
+		madeByNative = native
 	}
 	return v, nil
 }
