@@ -577,3 +577,7 @@ func InitThreads(n int) {
 // blasPool is OpenBLAS's current pool size (-1 when the BLAS is not
 // OpenBLAS); for tests of the size rule in threadpolicy.c.
 func blasPool() int { return int(C.dadash_blas_pool()) }
+
+// mmappedBlocks is the number of blocks glibc's malloc serves by mmap (for
+// tests of the malloc policy in threadpolicy.c).
+func mmappedBlocks() int { return int(C.dadash_mmapped_blocks()) }

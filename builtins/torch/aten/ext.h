@@ -147,6 +147,7 @@ const char *dd_jit_forward(dd_jit m, const dd_tensor *inputs, int64_t n, dd_tens
 void dd_set_num_threads(int32_t n);
 int32_t dd_get_num_threads(void);
 int dadash_blas_pool(void); /* threadpolicy.c */
+long dadash_mmapped_blocks(void);
 /* OpenMP's thread count for parallel regions started on the calling OS
    thread only (omp_set_num_threads sets a per-thread value). */
 void dd_set_thread_omp_threads(int32_t n);

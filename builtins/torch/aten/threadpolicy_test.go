@@ -83,3 +83,42 @@ func TestBLASPoolBySize(t *testing.T) {
 		}
 	}
 }
+
+// Tensors up to 32 MB come from malloc's heap, not from a fresh mmap each
+// (threadpolicy.c's malloc policy); with DADASH_THREAD_POLICY=default glibc
+// serves a 20 MB block by mmap.
+func TestMallocPolicy(t *testing.T) {
+	if os.Getenv("DADASH_MALLOC_CHILD") != "" {
+		before := mmappedBlocks()
+		x, err := Run("empty", Is(5<<20)) // 20 MB of float32
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := mmappedBlocks() - before; (d == 0) != (os.Getenv("DADASH_THREAD_POLICY") == "") {
+			t.Fatalf("a 20 MB tensor added %d mmapped blocks (DADASH_THREAD_POLICY=%q)", d, os.Getenv("DADASH_THREAD_POLICY"))
+		}
+		x.Free()
+		return
+	}
+	for _, env := range [][]string{nil, {"DADASH_THREAD_POLICY=default"}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMallocPolicy$")
+		cmd.Env = append(append([]string{"DADASH_MALLOC_CHILD=1"}, filterEnv("DADASH_THREAD_POLICY=", "GLIBC_TUNABLES=", "MALLOC_")...), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", env, err, out)
+		}
+	}
+}
+
+func filterEnv(drop ...string) []string {
+	var out []string
+next:
+	for _, kv := range os.Environ() {
+		for _, p := range drop {
+			if strings.HasPrefix(kv, p) {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
+}
