@@ -55,24 +55,34 @@ inline bool take(T v, T m) {
 inline void pool_row_simd(const float *const *rows, float *out, int64_t *idx, const int64_t *rowbase, int64_t ow0,
                           int64_t ow1, int64_t kH, int64_t kW, int64_t sW, int64_t pW) {
   const __m128i lanes = _mm_setr_epi32(0, (int32_t)sW, 2 * (int32_t)sW, 3 * (int32_t)sW);
-  auto load = [&](const float *p) -> __m128 {
-    if (sW == 1) return _mm_loadu_ps(p);
-    return _mm_shuffle_ps(_mm_loadu_ps(p), _mm_loadu_ps(p + 4), _MM_SHUFFLE(2, 0, 2, 0));
+  auto select = [](__m128 v, __m128i iv, __m128 &m, __m128i &mi) {
+    const __m128 t = _mm_or_ps(_mm_cmpgt_ps(v, m), _mm_cmpunord_ps(v, v));
+    m = _mm_or_ps(_mm_and_ps(t, v), _mm_andnot_ps(t, m));
+    const __m128i ti = _mm_castps_si128(t);
+    mi = _mm_or_si128(_mm_and_si128(ti, iv), _mm_andnot_si128(ti, mi));
   };
   for (int64_t ow = ow0; ow + 4 <= ow1; ow += 4) {
     const int64_t w0 = ow * sW - pW;  // the first lane's first column
-    // The window's first element starts the running maximum (libtorch
-    // starts from -inf with that element's index: the same result).
-    __m128 m = load(rows[0] + w0);
+    // libtorch starts from -inf with the window's first index; a first
+    // element that is -inf keeps it, any other value replaces it: the same.
+    __m128 m = _mm_set1_ps(-std::numeric_limits<float>::infinity());
     __m128i mi = _mm_add_epi32(_mm_set1_epi32((int32_t)(rowbase[0] + w0)), lanes);
     for (int64_t kh = 0; kh < kH; kh++) {
-      for (int64_t kw = kh == 0 ? 1 : 0; kw < kW; kw++) {
-        const __m128 v = load(rows[kh] + w0 + kw);
-        const __m128i iv = _mm_add_epi32(_mm_set1_epi32((int32_t)(rowbase[kh] + w0 + kw)), lanes);
-        const __m128 t = _mm_or_ps(_mm_cmpgt_ps(v, m), _mm_cmpunord_ps(v, v));
-        m = _mm_or_ps(_mm_and_ps(t, v), _mm_andnot_ps(t, m));
-        const __m128i ti = _mm_castps_si128(t);
-        mi = _mm_or_si128(_mm_and_si128(ti, iv), _mm_andnot_si128(ti, mi));
+      const float *r = rows[kh] + w0;
+      const __m128i ib = _mm_add_epi32(_mm_set1_epi32((int32_t)(rowbase[kh] + w0)), lanes);
+      if (sW == 1) {
+        for (int64_t kw = 0; kw < kW; kw++)
+          select(_mm_loadu_ps(r + kw), _mm_add_epi32(ib, _mm_set1_epi32((int32_t)kw)), m, mi);
+        continue;
+      }
+      // Stride 2: one pair of loads at r + kw gives column kw of the four
+      // windows (even lanes) and column kw + 1 (odd lanes), in that order.
+      for (int64_t kw = 0; kw < kW; kw += 2) {
+        const __m128 lo = _mm_loadu_ps(r + kw), hi = _mm_loadu_ps(r + kw + 4);
+        select(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)), _mm_add_epi32(ib, _mm_set1_epi32((int32_t)kw)), m, mi);
+        if (kw + 1 < kW)
+          select(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1)), _mm_add_epi32(ib, _mm_set1_epi32((int32_t)kw + 1)), m,
+                 mi);
       }
     }
     _mm_storeu_ps(out + ow, m);
@@ -89,13 +99,13 @@ void pool_plane(const T *in, T *out, int64_t *idx, int64_t H, int64_t W, int64_t
                 int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW) {
   // Output columns whose windows lie inside the plane, for the vector
   // loop: from ceil(pW / sW), while the group's last read stays in the row.
-  // A group of 4 at ow reads columns ow*sW - pW up to ow*sW - pW + kW - 1 +
-  // 3*sW, plus one more with stride 2 (its second load's last lane).
   int64_t in0 = 0, in1 = 0;
   const bool simd = std::is_same<T, float>::value && (sW == 1 || sW == 2) && kH <= 16 && H * W < (int64_t(1) << 31);
   if (simd) {
     in0 = (pW + sW - 1) / sW;
-    const int64_t reach = kW - 1 + 3 * sW + (sW == 2 ? 1 : 0);  // last column read, from the group's start
+    // Last column read, from the group's start: stride 2 reads columns in
+    // pairs, one past the window for an odd kernel width.
+    const int64_t reach = kW - 1 + 3 * sW + (sW == 2 && kW % 2 == 1 ? 1 : 0);
     // Largest group start g with g*sW - pW + reach <= W - 1; groups end at g+4.
     const int64_t g = W - 1 + pW - reach >= 0 ? (W - 1 + pW - reach) / sW : -1;
     in1 = std::min(g + 4, OW);
