@@ -28,7 +28,12 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
+#if defined(__SSE2__)
 #include <emmintrin.h>
+#define DD_POOL_SIMD 1
+#else
+#define DD_POOL_SIMD 0  // other architectures: the scalar loop alone
+#endif
 
 #include <algorithm>
 #include <type_traits>
@@ -47,6 +52,7 @@ inline bool take(T v, T m) {
   return (v > m) | (v != v);
 }
 
+#if DD_POOL_SIMD
 // pool_row_simd computes outputs [ow0, ow1) of one output row whose windows
 // lie inside the plane, four at a time with SSE2 (every x86-64 has it):
 // branch-free selects, where the scalar loop's compare-and-jump mispredicts
@@ -91,6 +97,7 @@ inline void pool_row_simd(const float *const *rows, float *out, int64_t *idx, co
     _mm_storeu_si128((__m128i *)(idx + ow + 2), _mm_unpackhi_epi32(mi, _mm_setzero_si128()));
   }
 }
+#endif
 
 // pool_plane computes one plane's maxima and their flat indices, visiting each
 // window in libtorch's order (rows, then columns).
@@ -100,7 +107,7 @@ void pool_plane(const T *in, T *out, int64_t *idx, int64_t H, int64_t W, int64_t
   // Output columns whose windows lie inside the plane, for the vector
   // loop: from ceil(pW / sW), while the group's last read stays in the row.
   int64_t in0 = 0, in1 = 0;
-  const bool simd = std::is_same<T, float>::value && (sW == 1 || sW == 2) && kH <= 16 && H * W < (int64_t(1) << 31);
+  const bool simd = DD_POOL_SIMD && std::is_same<T, float>::value && (sW == 1 || sW == 2) && kH <= 16 && H * W < (int64_t(1) << 31);
   if (simd) {
     in0 = (pW + sW - 1) / sW;
     // Last column read, from the group's start: stride 2 reads columns in
@@ -140,7 +147,9 @@ void pool_plane(const T *in, T *out, int64_t *idx, int64_t H, int64_t W, int64_t
         rowbase[h] = (h0 + h) * W;
       }
       const int64_t vend = in0 + (in1 - in0) / 4 * 4;
+#if DD_POOL_SIMD
       pool_row_simd(rows, (float *)out + oh * OW, idx + oh * OW, rowbase, in0, vend, nh, kW, sW, pW);
+#endif
       ow = vend;
     }
     scalar(OW);
