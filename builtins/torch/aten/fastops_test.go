@@ -128,6 +128,15 @@ func TestMaxPool2dMatchesAten(t *testing.T) {
 			sameFloats(t, what+" gradient", gg, gw, 0)
 		}
 	}
+	// A non-contiguous input (here a transposed one) takes aten's path and
+	// gives aten's values.
+	xt, _ := Run("transpose", T(randT(t, rng, Float32, 2, 3, 10, 12)), I(2), I(3))
+	args := []Arg{Is(2, 2), Is(2, 2), Is(0, 0), Is(1, 1), B(false)}
+	ones := func(o Tensor) Tensor { r, _ := Run("ones_like", T(o)); return r }
+	ow, gw := valueAndGrad(t, xt, ones, "max_pool2d", args...)
+	og, gg := valueAndGrad(t, xt, ones, "dadash::max_pool2d", args...)
+	sameFloats(t, "transposed output", og, ow, 0)
+	sameFloats(t, "transposed gradient", gg, gw, 0)
 	// Bad arguments get aten's messages.
 	x := randT(t, rng, Float32, 1, 1, 4, 4)
 	if _, err := Run("dadash::max_pool2d", T(x), Is(2, 2), Is(2, 2), Is(2, 2), Is(1, 1), B(false)); err == nil || !strings.Contains(err.Error(), "pad should be") {
