@@ -100,18 +100,6 @@ char *dadash_effective_env(const char *name) { return getenv(name); }
 // ---------------------------------------------------------------- BLAS
 
 typedef int blasint; // Debian's OpenBLAS: 32-bit integers
-typedef void (*sgemm_fn)(const char *, const char *, const blasint *, const blasint *, const blasint *,
-                         const float *, const float *, const blasint *, const float *, const blasint *,
-                         const float *, float *, const blasint *);
-typedef void (*dgemm_fn)(const char *, const char *, const blasint *, const blasint *, const blasint *,
-                         const double *, const double *, const blasint *, const double *, const blasint *,
-                         const double *, double *, const blasint *);
-typedef void (*sgemv_fn)(const char *, const blasint *, const blasint *, const float *, const float *,
-                         const blasint *, const float *, const blasint *, const float *, float *, const blasint *);
-typedef void (*dgemv_fn)(const char *, const blasint *, const blasint *, const double *, const double *,
-                         const blasint *, const double *, const blasint *, const double *, double *,
-                         const blasint *);
-
 static void (*blas_set_threads)(int);
 static _Atomic int blas_wanted;  // --threads; 0 or 1: the pool is not sized per call
 static _Atomic int blas_current; // the size last given to OpenBLAS
@@ -143,44 +131,35 @@ static void *next_symbol(const char *name) {
   return f;
 }
 
-#define GEMM_WORK ((double)*m * (double)*n * (double)*k)
 #define BLAS_SMALL_GEMM 16777216.0 /* 2^24 multiply-adds */
 #define BLAS_SMALL_GEMV 4194304.0  /* 2^22 */
 
-void sgemm_(const char *ta, const char *tb, const blasint *m, const blasint *n, const blasint *k, const float *alpha,
-            const float *a, const blasint *lda, const float *b, const blasint *ldb, const float *beta, float *c,
-            const blasint *ldc) {
-  static sgemm_fn real;
-  if (!real) real = (sgemm_fn)next_symbol("sgemm_");
-  blas_size(GEMM_WORK, BLAS_SMALL_GEMM);
-  real(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
+// One entry point per BLAS function and element type: size the pool, then
+// call the library's own (found once, next after this executable).
+#define DD_GEMM(name, T)                                                                                           \
+  void name(const char *ta, const char *tb, const blasint *m, const blasint *n, const blasint *k, const T *alpha,  \
+            const T *a, const blasint *lda, const T *b, const blasint *ldb, const T *beta, T *c,                   \
+            const blasint *ldc) {                                                                                  \
+    static void (*real)(const char *, const char *, const blasint *, const blasint *, const blasint *, const T *, \
+                        const T *, const blasint *, const T *, const blasint *, const T *, T *, const blasint *); \
+    if (!real) real = next_symbol(#name);                                                                          \
+    blas_size((double)*m * (double)*n * (double)*k, BLAS_SMALL_GEMM);                                              \
+    real(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);                                                    \
+  }
+#define DD_GEMV(name, T)                                                                                           \
+  void name(const char *t, const blasint *m, const blasint *n, const T *alpha, const T *a, const blasint *lda,     \
+            const T *x, const blasint *incx, const T *beta, T *y, const blasint *incy) {                           \
+    static void (*real)(const char *, const blasint *, const blasint *, const T *, const T *, const blasint *,    \
+                        const T *, const blasint *, const T *, T *, const blasint *);                             \
+    if (!real) real = next_symbol(#name);                                                                          \
+    blas_size((double)*m * (double)*n, BLAS_SMALL_GEMV);                                                           \
+    real(t, m, n, alpha, a, lda, x, incx, beta, y, incy);                                                          \
+  }
 
-void dgemm_(const char *ta, const char *tb, const blasint *m, const blasint *n, const blasint *k, const double *alpha,
-            const double *a, const blasint *lda, const double *b, const blasint *ldb, const double *beta, double *c,
-            const blasint *ldc) {
-  static dgemm_fn real;
-  if (!real) real = (dgemm_fn)next_symbol("dgemm_");
-  blas_size(GEMM_WORK, BLAS_SMALL_GEMM);
-  real(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-void sgemv_(const char *t, const blasint *m, const blasint *n, const float *alpha, const float *a, const blasint *lda,
-            const float *x, const blasint *incx, const float *beta, float *y, const blasint *incy) {
-  static sgemv_fn real;
-  if (!real) real = (sgemv_fn)next_symbol("sgemv_");
-  blas_size((double)*m * (double)*n, BLAS_SMALL_GEMV);
-  real(t, m, n, alpha, a, lda, x, incx, beta, y, incy);
-}
-
-void dgemv_(const char *t, const blasint *m, const blasint *n, const double *alpha, const double *a,
-            const blasint *lda, const double *x, const blasint *incx, const double *beta, double *y,
-            const blasint *incy) {
-  static dgemv_fn real;
-  if (!real) real = (dgemv_fn)next_symbol("dgemv_");
-  blas_size((double)*m * (double)*n, BLAS_SMALL_GEMV);
-  real(t, m, n, alpha, a, lda, x, incx, beta, y, incy);
-}
+DD_GEMM(sgemm_, float)
+DD_GEMM(dgemm_, double)
+DD_GEMV(sgemv_, float)
+DD_GEMV(dgemv_, double)
 
 // dadash_blas_pool is OpenBLAS's current pool size, for tests.
 int dadash_blas_pool(void) {
